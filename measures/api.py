@@ -1,0 +1,246 @@
+"""The programs' interface (SPEC §8): measures, areas, values and computed comparisons."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from measures.models import Area, Measure, Value
+from measures.periods import PeriodError, parse_period
+from measures.selectors import series_for
+
+
+class MeasureSerializer(serializers.ModelSerializer):
+    priority = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Measure
+        fields = [
+            "code",
+            "name",
+            "definition",
+            "priority",
+            "unit",
+            "rate_per",
+            "aggregation",
+            "polarity",
+            "frequency",
+            "data_lag_months",
+            "decimals",
+            "owner",
+            "source",
+        ]
+
+
+class AreaSerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Area
+        fields = ["code", "name", "kind", "parent"]
+
+
+class ValueSerializer(serializers.ModelSerializer):
+    measure = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    area = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    period = serializers.SerializerMethodField()
+    value = serializers.DecimalField(max_digits=18, decimal_places=4, coerce_to_string=False)
+    numerator = serializers.DecimalField(
+        max_digits=18, decimal_places=4, coerce_to_string=False, allow_null=True
+    )
+    denominator = serializers.DecimalField(
+        max_digits=18, decimal_places=4, coerce_to_string=False, allow_null=True
+    )
+
+    class Meta:
+        model = Value
+        fields = [
+            "measure",
+            "area",
+            "period",
+            "value",
+            "numerator",
+            "denominator",
+            "note",
+            "source",
+            "status",
+            "updated_at",
+        ]
+
+    def get_period(self, obj: Value) -> str:
+        return obj.period.notation
+
+
+class MeasureList(generics.ListAPIView):
+    serializer_class = MeasureSerializer
+    queryset = Measure.objects.select_related("priority", "owner").order_by(
+        "priority__position", "position"
+    )
+
+
+class MeasureDetail(generics.RetrieveAPIView):
+    serializer_class = MeasureSerializer
+    queryset = Measure.objects.select_related("priority", "owner")
+    lookup_field = "code"
+
+
+class AreaList(generics.ListAPIView):
+    serializer_class = AreaSerializer
+    queryset = Area.objects.select_related("parent").order_by("code")
+
+
+def _period_param(request: Request, name: str, *, required: bool):
+    text = request.query_params.get(name, "").strip()
+    if not text:
+        if required:
+            raise ValidationError({name: "This parameter is required (a period, e.g. 2022-12)."})
+        return None
+    try:
+        return parse_period(text)
+    except PeriodError as exc:
+        raise ValidationError({name: str(exc)}) from exc
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("measure", str, description="measure code"),
+        OpenApiParameter("area", str, description="area code"),
+        OpenApiParameter("period", str, description="values lying within this period (SPEC §3)"),
+        OpenApiParameter("status", str, enum=Value.Status.values),
+    ]
+)
+class ValueList(generics.ListAPIView):
+    serializer_class = ValueSerializer
+
+    def get_queryset(self):
+        qs = Value.objects.select_related("measure", "area").order_by(
+            "measure__code", "area__code", "start", "end"
+        )
+        params = self.request.query_params
+        if params.get("measure"):
+            qs = qs.filter(measure__code=params["measure"])
+        if params.get("area"):
+            qs = qs.filter(area__code=params["area"])
+        if params.get("status"):
+            if params["status"] not in Value.Status.values:
+                raise ValidationError({"status": f"use one of {', '.join(Value.Status.values)}"})
+            qs = qs.filter(status=params["status"])
+        period = _period_param(self.request, "period", required=False)
+        if period is not None:
+            qs = qs.filter(start__gte=period.start.first_day, end__lte=period.end.first_day)
+        return qs
+
+
+def _number(value):
+    return None if value is None else float(value)
+
+
+def _rounded(value):
+    return None if value is None else round(float(value), 1)
+
+
+FIGURE = inline_serializer(
+    "Figure",
+    {
+        "period": serializers.CharField(),
+        "label": serializers.CharField(),
+        "value": serializers.FloatField(allow_null=True),
+        "months_present": serializers.IntegerField(),
+        "months_required": serializers.IntegerField(),
+        "numerator": serializers.FloatField(allow_null=True),
+        "denominator": serializers.FloatField(allow_null=True),
+    },
+)
+
+
+def _figure(figure) -> dict:
+    return {
+        "period": figure.period.notation,
+        "label": figure.period.label,
+        "value": _number(figure.value),
+        "months_present": figure.months_present,
+        "months_required": figure.months_required,
+        "numerator": _number(figure.numerator),
+        "denominator": _number(figure.denominator),
+    }
+
+
+class MeasureCompare(APIView):
+    """Compare a measure's figure for two periods in one area (SPEC §4 arithmetic)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("area", str, required=True, description="area code"),
+            OpenApiParameter("base", str, required=True, description="base period (SPEC §3)"),
+            OpenApiParameter(
+                "current", str, required=True, description="current period (SPEC §3)"
+            ),
+            OpenApiParameter(
+                "approved_only", OpenApiTypes.BOOL, description="use approved values only"
+            ),
+        ],
+        responses=inline_serializer(
+            "Comparison",
+            {
+                "measure": serializers.CharField(),
+                "area": serializers.CharField(),
+                "unit": serializers.CharField(),
+                "base": FIGURE,
+                "current": FIGURE,
+                "requested_base": serializers.CharField(),
+                "requested_current": serializers.CharField(),
+                "change": serializers.FloatField(allow_null=True),
+                "change_pct": serializers.FloatField(
+                    allow_null=True, help_text="1 decimal place; null when the base is 0"
+                ),
+                "change_pp": serializers.FloatField(
+                    allow_null=True, help_text="percentage points, percent measures only"
+                ),
+                "direction": serializers.CharField(allow_null=True),
+                "partial": serializers.BooleanField(),
+                "footnotes": serializers.ListField(child=serializers.CharField()),
+                "status": serializers.CharField(),
+            },
+        ),
+    )
+    def get(self, request: Request, code: str) -> Response:
+        measure = get_object_or_404(Measure, code=code)
+        area_code = request.query_params.get("area", "").strip()
+        if not area_code:
+            raise ValidationError({"area": "This parameter is required (an area code)."})
+        area = Area.objects.filter(code=area_code).first()
+        if area is None:
+            raise ValidationError({"area": f"unknown area {area_code!r}"})
+        base = _period_param(request, "base", required=True)
+        current = _period_param(request, "current", required=True)
+        approved_only = request.query_params.get("approved_only", "").lower() in {"1", "true"}
+        series = series_for(measures=[measure], areas=[area], approved_only=approved_only)[
+            (measure.pk, area.pk)
+        ]
+        comparison = series.compare(base, current)
+        provisional = series.is_provisional(comparison.base.period, comparison.current.period)
+        return Response(
+            {
+                "measure": measure.code,
+                "area": area.code,
+                "unit": measure.unit,
+                "base": _figure(comparison.base),
+                "current": _figure(comparison.current),
+                "requested_base": base.notation,
+                "requested_current": current.notation,
+                "change": _number(comparison.change),
+                "change_pct": _rounded(comparison.change_pct),
+                "change_pp": _rounded(comparison.change_pp),
+                "direction": comparison.direction,
+                "partial": comparison.partial,
+                "footnotes": list(comparison.footnotes),
+                "status": "provisional" if provisional else "approved",
+            }
+        )

@@ -1,0 +1,384 @@
+"""The domain: plans, priorities, measures, areas, targets and the values reported for them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from measures.periods import Month, Period
+
+
+def _month_period(start, end) -> Period:
+    return Period.range(Month.from_date(start), Month.from_date(end))
+
+
+class Department(models.Model):
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Plan(models.Model):
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    title = models.CharField(
+        max_length=300, blank=True, help_text="Title of the quarterly report, if not the name."
+    )
+    baseline_start = models.DateField(null=True, blank=True)
+    baseline_end = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def report_title(self) -> str:
+        return self.title or self.name
+
+    @property
+    def baseline(self) -> Period | None:
+        if self.baseline_start and self.baseline_end:
+            return _month_period(self.baseline_start, self.baseline_end)
+        return None
+
+
+class Area(models.Model):
+    class Kind(models.TextChoices):
+        NATIONAL = "national", "National"
+        REGION = "region", "Region"
+        FORCE = "force", "Force"
+        DIVISION = "division", "Division / BCU"
+        DISTRICT = "district", "District"
+
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def national(self) -> Area | None:
+        """Return the national area above this one, if any: what a force is compared with."""
+        area: Area | None = self
+        seen = set()
+        while area is not None and area.pk not in seen:
+            if area.kind == Area.Kind.NATIONAL:
+                return area
+            seen.add(area.pk)
+            area = area.parent
+        return None
+
+
+class ComparisonGroup(models.Model):
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    areas = models.ManyToManyField(Area, related_name="comparison_groups", blank=True)
+
+    history = HistoricalRecords(m2m_fields=[areas])
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Priority(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="priorities")
+    code = models.SlugField(max_length=80)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan", "position", "name"]
+        verbose_name_plural = "priorities"
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "code"], name="priority_code_unique_in_plan")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Measure(models.Model):
+    class Unit(models.TextChoices):
+        COUNT = "count", "Count"
+        PERCENT = "percent", "Percent"
+        DAYS = "days", "Days"
+        YEARS = "years", "Years"
+        GBP = "gbp", "Pounds sterling"
+        KG = "kg", "Kilograms"
+        RATE = "rate", "Rate per N"
+
+    class Aggregation(models.TextChoices):
+        SUM = "sum", "Sum"
+        RATIO = "ratio", "Ratio of summed numerator and denominator"
+        MEAN = "mean", "Mean"
+        LATEST = "latest", "Latest value"
+
+    class Polarity(models.TextChoices):
+        LOWER_IS_BETTER = "lower_is_better", "Lower is better"
+        HIGHER_IS_BETTER = "higher_is_better", "Higher is better"
+        NEUTRAL = "neutral", "Neutral"
+
+    class Frequency(models.TextChoices):
+        MONTHLY = "monthly", "Monthly"
+        QUARTERLY = "quarterly", "Quarterly"
+
+    priority = models.ForeignKey(Priority, on_delete=models.PROTECT, related_name="measures")
+    code = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=300)
+    definition = models.TextField(blank=True, help_text="What is counted, and what is excluded.")
+    unit = models.CharField(max_length=20, choices=Unit.choices, default=Unit.COUNT)
+    rate_per = models.PositiveIntegerField(
+        null=True, blank=True, help_text="For rates: per how many (e.g. 1000 population)."
+    )
+    aggregation = models.CharField(
+        max_length=20, choices=Aggregation.choices, default=Aggregation.SUM
+    )
+    polarity = models.CharField(
+        max_length=20, choices=Polarity.choices, default=Polarity.LOWER_IS_BETTER
+    )
+    frequency = models.CharField(
+        max_length=20, choices=Frequency.choices, default=Frequency.MONTHLY
+    )
+    data_lag_months = models.PositiveSmallIntegerField(default=0)
+    decimals = models.PositiveSmallIntegerField(default=0)
+    owner = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="measures")
+    source = models.CharField(max_length=200, blank=True, help_text="Source system.")
+    year_to_date_table = models.BooleanField(
+        default=False, help_text="Show a year-to-date table by financial year in reports."
+    )
+    monthly_table = models.BooleanField(
+        default=False, help_text="Show it in the monthly table of its priority."
+    )
+    scorecard_group = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Heading in the activity scorecard; blank = not shown.",
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["priority__position", "position", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decimals__lte=6), name="measure_decimals_at_most_6"
+            ),
+            models.CheckConstraint(
+                condition=~Q(unit="rate") | Q(rate_per__isnull=False),
+                name="measure_rate_has_rate_per",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reports:measure", args=[self.code])
+
+    @property
+    def is_percent(self) -> bool:
+        return self.unit == self.Unit.PERCENT
+
+
+class Target(models.Model):
+    class Kind(models.TextChoices):
+        REDUCE_VS_BASELINE = "reduce_vs_baseline", "Reduce against baseline"
+        INCREASE_VS_BASELINE = "increase_vs_baseline", "Increase against baseline"
+        AT_MOST = "at_most", "At most"
+        AT_LEAST = "at_least", "At least"
+
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="targets")
+    area = models.ForeignKey(
+        Area, null=True, blank=True, on_delete=models.PROTECT, related_name="targets"
+    )
+    name = models.CharField(max_length=200, help_text='As printed, e.g. "Reduce Murder/Homicide".')
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    baseline_start = models.DateField(null=True, blank=True)
+    baseline_end = models.DateField(null=True, blank=True)
+    target_value = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    tolerance = models.DecimalField(
+        max_digits=18,
+        decimal_places=4,
+        default=Decimal(0),
+        help_text="How far past the target still counts as amber.",
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["measure__priority__position", "position", "measure__position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure", "area", "kind"], name="target_unique_per_measure_area_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(baseline_start__isnull=True)
+                | Q(baseline_start__lte=F("baseline_end")),
+                name="target_baseline_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(tolerance__gte=0), name="target_tolerance_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.measure.name}"
+
+    @property
+    def baseline(self) -> Period | None:
+        if self.baseline_start and self.baseline_end:
+            return _month_period(self.baseline_start, self.baseline_end)
+        return None
+
+
+class ValueQuerySet(models.QuerySet["Value"]):
+    def approved(self) -> ValueQuerySet:
+        return self.filter(status=Value.Status.APPROVED)
+
+
+class Value(models.Model):
+    """A figure for one measure, one area and one period (a month, or a longer stored period)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        APPROVED = "approved", "Approved"
+
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="values")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="values")
+    start = models.DateField(help_text="First day of the first month of the period.")
+    end = models.DateField(help_text="First day of the last month of the period.")
+    value = models.DecimalField(max_digits=18, decimal_places=4)
+    numerator = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    denominator = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    note = models.TextField(blank=True)
+    source = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    history = HistoricalRecords()
+    objects = ValueQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["measure", "area", "start", "end"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure", "area", "start", "end"],
+                name="value_one_per_measure_area_period",
+            ),
+            models.CheckConstraint(condition=Q(start__lte=F("end")), name="value_period_ordered"),
+            models.CheckConstraint(
+                condition=Q(numerator__isnull=True)
+                | Q(denominator__isnull=True)
+                | Q(numerator__lte=F("denominator")),
+                name="value_numerator_within_denominator",
+            ),
+        ]
+        indexes = [models.Index(fields=["measure", "area", "end"], name="value_series_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.measure.code} {self.area.code} {self.period.notation} = {self.value}"
+
+    @property
+    def period(self) -> Period:
+        return _month_period(self.start, self.end)
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == self.Status.APPROVED
+
+
+class Headline(models.Model):
+    """The "Key Headlines" narrative for one priority and one reporting period."""
+
+    priority = models.ForeignKey(Priority, on_delete=models.CASCADE, related_name="headlines")
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="headlines"
+    )
+    start = models.DateField()
+    end = models.DateField()
+    text = models.TextField()
+    status = models.CharField(
+        max_length=20, choices=Value.Status.choices, default=Value.Status.DRAFT
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["priority__position", "start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["priority", "start", "end"], name="headline_one_per_priority_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(start__lte=F("end")), name="headline_period_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.priority.name} — {self.period.label}"
+
+    @property
+    def period(self) -> Period:
+        return _month_period(self.start, self.end)
+
+
+class Profile(models.Model):
+    """A person's role in the reporting process and, for leads, the departments they answer for."""
+
+    class Role(models.TextChoices):
+        LEAD = "lead", "Lead"
+        REVIEWER = "reviewer", "Reviewer"
+        ADMIN = "admin", "Admin"
+        VIEWER = "viewer", "Viewer"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    departments = models.ManyToManyField(Department, related_name="members", blank=True)
+
+    history = HistoricalRecords(m2m_fields=[departments])
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"

@@ -1,0 +1,310 @@
+"""The rows of each table of the seed report, computed from stored values.
+
+Each builder takes the measures to show (already filtered), an area and the reporting
+month, reads every value it needs through one selector call, and returns plain rows for
+the tables in `reports.tables`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from measures.models import Area, Measure, Target
+from measures.periods import Month, Period
+from measures.selectors import MeasureSeries, series_for
+
+FOOTNOTE_MARKS = ("*", "^", "†", "‡", "§", "¶", "#")
+
+
+@dataclass
+class Footnotes:
+    """Footnote texts in order of first use, each with its mark."""
+
+    marks: dict[str, str] = field(default_factory=dict)
+
+    def mark(self, texts: Iterable[str]) -> str:
+        marks = []
+        for text in texts:
+            if text not in self.marks:
+                index = len(self.marks)
+                symbol = FOOTNOTE_MARKS[index % len(FOOTNOTE_MARKS)]
+                self.marks[text] = symbol * (index // len(FOOTNOTE_MARKS) + 1)
+            marks.append(self.marks[text])
+        return "".join(dict.fromkeys(marks))
+
+    def as_list(self) -> list[tuple[str, str]]:
+        return [(mark, text) for text, mark in self.marks.items()]
+
+
+@dataclass
+class TableData:
+    rows: list[dict[str, Any]]
+    footnotes: Footnotes = field(default_factory=Footnotes)
+    labels: dict[str, str] = field(default_factory=dict)
+    title: str = ""
+    caption: str = ""
+    key: str = ""
+
+
+def _status(series: MeasureSeries, *periods: Period) -> str:
+    return "provisional" if series.is_provisional(*periods) else "approved"
+
+
+def national_picture(
+    *, measures: Iterable[Measure], area: Area, month: Month, approved_only: bool = False
+) -> TableData:
+    """Return the National Picture: each target's baseline against the same-length window now."""
+    targets = list(
+        Target.objects.filter(measure__in=list(measures), baseline_start__isnull=False)
+        .select_related("measure", "area", "measure__priority")
+        .order_by("measure__priority__position", "position", "measure__position")
+    )
+    areas = {t.area or area for t in targets} or {area}
+    series = series_for(
+        measures={t.measure for t in targets}, areas=areas, approved_only=approved_only
+    )
+    data = TableData(rows=[], key="national-picture", title="National Picture")
+    base_labels, current_labels = set(), set()
+    previous_target = None
+    for target in targets:
+        baseline = target.baseline
+        assert baseline is not None
+        current = Period.range(month.shift(1 - baseline.length), month)
+        target_area = target.area or area
+        measure_series = series[(target.measure.pk, target_area.pk)]
+        comparison = measure_series.compare(baseline, current)
+        marks = data.footnotes.mark(comparison.footnotes)
+        base_labels.add(baseline.label)
+        current_labels.add(current.label)
+        data.rows.append(
+            {
+                "target": target.name if target.name != previous_target else "",
+                "measure": target.measure,
+                "area": target_area,
+                "base": comparison.base.value,
+                "current": comparison.current.value,
+                "base_period": comparison.base.period,
+                "current_period": comparison.current.period,
+                "change": comparison.change,
+                "change_pct": comparison.change_pct,
+                "change_pp": comparison.change_pp,
+                "direction": comparison.direction,
+                "marks": marks,
+                "status": _status(
+                    measure_series, comparison.base.period, comparison.current.period
+                ),
+            }
+        )
+        previous_target = target.name
+    data.labels = {
+        "base": base_labels.pop() if len(base_labels) == 1 else "Baseline",
+        "current": current_labels.pop() if len(current_labels) == 1 else "Latest 12 months",
+    }
+    data.caption = (
+        f"National Picture: {data.labels['base']} compared with {data.labels['current']}"
+    )
+    return data
+
+
+def year_to_date_tables(
+    *,
+    measures: Iterable[Measure],
+    area: Area,
+    month: Month,
+    years: int = 4,
+    approved_only: bool = False,
+    only_flagged: bool = True,
+) -> list[TableData]:
+    """Return one year-to-date table per measure: the same April-to-month window in each year."""
+    chosen = [m for m in measures if m.year_to_date_table or not only_flagged]
+    series = series_for(measures=chosen, areas=[area], approved_only=approved_only)
+    tables = []
+    for measure in chosen:
+        measure_series = series[(measure.pk, area.pk)]
+        ytd = measure_series.year_to_date(month, years=years)
+        data = TableData(rows=[], key=measure.code, title=measure.name)
+        marks = data.footnotes.mark(ytd.footnotes)
+        for row in ytd.rows:
+            data.rows.append(
+                {
+                    "year": row.label,
+                    "financial_year": f"{row.financial_year}/{(row.financial_year + 1) % 100:02d}",
+                    "measure": measure,
+                    "value": row.figure.value,
+                    "change": row.change,
+                    "change_pct": row.change_pct,
+                    "marks": marks if row is ytd.rows[-1] else "",
+                    "status": _status(measure_series, row.figure.period),
+                }
+            )
+        data.labels = {"window": ytd.heading, "total": f"{measure.name} total"}
+        data.caption = f"Year-to-date comparison – {measure.name}, {ytd.heading}, {area.name}"
+        tables.append(data)
+    return tables
+
+
+def monthly_table(
+    *,
+    measures: Iterable[Measure],
+    area: Area,
+    month: Month,
+    approved_only: bool = False,
+    only_flagged: bool = True,
+) -> TableData:
+    """Return the measures' values for each month of the reporting month's calendar year."""
+    chosen = [m for m in measures if m.monthly_table or not only_flagged]
+    series = series_for(measures=chosen, areas=[area], approved_only=approved_only)
+    months = Period.calendar_year(month.year).months
+    data = TableData(rows=[], key="monthly", title=f"Monthly figures {month.year}")
+    for measure in chosen:
+        measure_series = series[(measure.pk, area.pk)]
+        monthly = measure_series.series.monthly()
+        row: dict[str, Any] = {"measure": measure}
+        for m in months:
+            observation = monthly.get(m)
+            row[m.iso] = observation.value if observation else None
+        row["status"] = _status(measure_series, Period.calendar_year(month.year))
+        data.rows.append(row)
+    data.labels = {m.iso: m.name for m in months}
+    data.caption = f"Monthly figures, January – December {month.year}, {area.name}"
+    return data
+
+
+def scorecard(
+    *, measures: Iterable[Measure], area: Area, month: Month, approved_only: bool = False
+) -> TableData:
+    """Return the activity scorecard: each grouped measure for the quarter ending `month`."""
+    chosen = [m for m in measures if m.scorecard_group]
+    series = series_for(measures=chosen, areas=[area], approved_only=approved_only)
+    quarter = Period.range(month.shift(-2), month)
+    previous = quarter.shift(-3)
+    data = TableData(rows=[], key="scorecard", title="Activity scorecard")
+    for measure in chosen:
+        measure_series = series[(measure.pk, area.pk)]
+        comparison = measure_series.compare(previous, quarter)
+        data.rows.append(
+            {
+                "group": measure.scorecard_group,
+                "measure": measure,
+                "value": comparison.current.value,
+                "previous": comparison.base.value,
+                "change": comparison.change,
+                "change_pct": comparison.change_pct,
+                "marks": data.footnotes.mark(comparison.footnotes),
+                "status": _status(measure_series, quarter),
+            }
+        )
+    data.labels = {"value": quarter.label, "previous": previous.label}
+    data.caption = f"Activity {quarter.label}, {area.name}"
+    return data
+
+
+def performance(
+    *,
+    measures: Iterable[Measure],
+    areas: Iterable[Area],
+    month: Month,
+    approved_only: bool = False,
+) -> TableData:
+    """Return each measure × area: rolling 12 months and year to date vs a year earlier."""
+    measures, areas = list(measures), list(areas)
+    series = series_for(measures=measures, areas=areas, approved_only=approved_only)
+    rolling = Period.rolling_twelve(month)
+    ytd = Period.financial_year_to_date(month)
+    data = TableData(rows=[], key="performance", title="Performance")
+    for measure in measures:
+        for area in areas:
+            measure_series = series[(measure.pk, area.pk)]
+            if not len(measure_series.series):
+                continue
+            r12 = measure_series.compare(rolling.shift(-12), rolling)
+            fytd = measure_series.compare(ytd.shift(-12), ytd)
+            data.rows.append(
+                {
+                    "priority": measure.priority,
+                    "measure": measure,
+                    "area": area,
+                    "r12_base": r12.base.value,
+                    "r12_current": r12.current.value,
+                    "r12_change_pct": r12.change_pct,
+                    "r12_change_pp": r12.change_pp,
+                    "r12_direction": r12.direction,
+                    "ytd_base": fytd.base.value,
+                    "ytd_current": fytd.current.value,
+                    "ytd_change_pct": fytd.change_pct,
+                    "ytd_change_pp": fytd.change_pp,
+                    "ytd_direction": fytd.direction,
+                    "marks": data.footnotes.mark(r12.footnotes + fytd.footnotes),
+                    "status": _status(
+                        measure_series,
+                        r12.base.period,
+                        r12.current.period,
+                        fytd.base.period,
+                        fytd.current.period,
+                    ),
+                }
+            )
+    data.labels = {
+        "r12_current": rolling.label,
+        "r12_base": rolling.shift(-12).label,
+        "ytd_current": ytd.label,
+        "ytd_base": ytd.shift(-12).label,
+    }
+    data.caption = f"Performance to {month.long_label}"
+    return data
+
+
+def national_comparison(
+    *, measures: Iterable[Measure], area: Area, month: Month, approved_only: bool = False
+) -> TableData:
+    """Return the area's rolling 12 months against the national figure and the previous release."""
+    national = area.national()
+    measures = list(measures)
+    areas = [area] + ([national] if national and national != area else [])
+    series = series_for(measures=measures, areas=areas, approved_only=approved_only)
+    rolling = Period.rolling_twelve(month)
+    data = TableData(rows=[], key="national-comparison", title="Comparison with national")
+    for measure in measures:
+        local = series[(measure.pk, area.pk)]
+        if national is None or national == area:
+            continue
+        nation = series[(measure.pk, national.pk)]
+        if not len(nation.series) or not len(local.series):
+            continue
+        latest = local.compare(rolling.shift(-3), rolling)
+        used = latest.current.period
+        national_figure = nation.figure(used)
+        gap = None
+        if latest.current.value is not None and national_figure.value is not None:
+            gap = latest.current.value - national_figure.value
+        data.rows.append(
+            {
+                "measure": measure,
+                "current": latest.current.value,
+                "current_period": used,
+                "national": national_figure.value,
+                "difference": gap,
+                "previous": latest.base.value,
+                "change": latest.change,
+                "direction": latest.direction,
+                "marks": data.footnotes.mark(latest.footnotes),
+                "status": _status(local, used, latest.base.period),
+            }
+        )
+    data.labels = {"current": area.name, "national": national.name if national else "National"}
+    data.caption = (
+        f"Rolling 12 month comparisons for {area.name} against {data.labels['national']}"
+    )
+    return data
+
+
+def as_number(value: Decimal | None) -> float | int | None:
+    """Return a Decimal as a JSON/Excel-friendly number (whole numbers as int)."""
+    if value is None:
+        return None
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)

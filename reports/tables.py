@@ -1,0 +1,278 @@
+"""django-tables2 tables for the seed report's tables.
+
+Cells render with the seed's formatting ("16,127", "69.8%", "-39.1%"); exports use the
+`value_*` methods so that spreadsheets receive numbers, not text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_tables2 as tables
+from django.utils.html import format_html
+
+from measures.formatting import format_change_pct, format_change_pp, format_value
+from reports.rows import TableData, as_number
+
+STATUS_BADGE = '<span class="status status-{0}">{1}</span>'
+
+
+def _value(record: dict[str, Any], key: str) -> str:
+    measure = record["measure"]
+    return format_value(record.get(key), measure.unit, measure.decimals)
+
+
+def _change(record: dict[str, Any], pct_key: str, pp_key: str) -> str:
+    if record["measure"].is_percent:
+        return format_change_pp(record.get(pp_key))
+    return format_change_pct(record.get(pct_key))
+
+
+class FigureTable(tables.Table):
+    """Base for figure tables: labels from the data, a status column, marks after values."""
+
+    status = tables.Column(verbose_name="Status", orderable=False)
+
+    class Meta:
+        orderable = False
+        sequence = ("...", "status")
+        attrs = {"class": "figures"}
+        template_name = "reports/figure_table.html"
+
+    def __init__(self, data: TableData, **kwargs):
+        self.table_data_source = data
+        super().__init__(data.rows, **kwargs)
+        for name, label in data.labels.items():
+            if name in self.columns:
+                self.columns[name].column.verbose_name = label
+        self.caption = data.caption
+        self.footnotes = data.footnotes.as_list()
+
+    def render_status(self, value):
+        return format_html(STATUS_BADGE, value, value.capitalize())
+
+    def render_measure(self, value):
+        return format_html('<a href="{}">{}</a>', value.get_absolute_url(), value.name)
+
+    def value_measure(self, value):
+        return value.name
+
+
+class NationalPictureTable(FigureTable):
+    target = tables.Column(verbose_name="Target")
+    measure = tables.Column(verbose_name="Measure")
+    base = tables.Column(verbose_name="Baseline", attrs={"td": {"class": "num"}})
+    current = tables.Column(verbose_name="Current", attrs={"td": {"class": "num"}})
+    change = tables.Column(verbose_name="Change", empty_values=(), attrs={"td": {"class": "num"}})
+
+    def render_base(self, record):
+        return f"{_value(record, 'base')}{record['marks']}"
+
+    def render_current(self, record):
+        return f"{_value(record, 'current')}{record['marks']}"
+
+    def render_change(self, record):
+        return _change(record, "change_pct", "change_pp")
+
+    def value_base(self, record):
+        return as_number(record["base"])
+
+    def value_current(self, record):
+        return as_number(record["current"])
+
+    def value_change(self, record):
+        key = "change_pp" if record["measure"].is_percent else "change_pct"
+        value = record.get(key)
+        return None if value is None else round(float(value), 1)
+
+
+class YearToDateTable(FigureTable):
+    year = tables.Column(verbose_name="Year")
+    total = tables.Column(verbose_name="Total", accessor="value", attrs={"td": {"class": "num"}})
+    change = tables.Column(
+        verbose_name="Percentage change vs. previous year",
+        empty_values=(),
+        attrs={"td": {"class": "num"}},
+    )
+
+    def __init__(self, data: TableData, **kwargs):
+        super().__init__(data, **kwargs)
+        self.columns["year"].column.verbose_name = data.labels.get("window", "Year")
+
+    def render_total(self, record):
+        return f"{_value(record, 'value')}{record['marks']}"
+
+    def render_change(self, record):
+        if record["change_pct"] is None and record["change"] is None:
+            return "-"
+        return format_change_pct(record["change_pct"])
+
+    def value_total(self, record):
+        return as_number(record["value"])
+
+    def value_change(self, record):
+        value = record["change_pct"]
+        return None if value is None else round(float(value), 1)
+
+
+class MonthlyTable(FigureTable):
+    measure = tables.Column(verbose_name="Measure")
+
+    def __init__(self, data: TableData, **kwargs):
+        months = [key for key in data.labels if key[:4].isdigit()]
+        extra = [
+            (key, tables.Column(verbose_name=data.labels[key], attrs={"td": {"class": "num"}}))
+            for key in months
+        ]
+        super().__init__(data, extra_columns=extra, **kwargs)
+
+    def render_column(self, value, record):
+        return format_value(value, record["measure"].unit, record["measure"].decimals)
+
+
+class ScorecardTable(FigureTable):
+    group = tables.Column(verbose_name="Group")
+    measure = tables.Column(verbose_name="Activity")
+    value = tables.Column(verbose_name="This quarter", attrs={"td": {"class": "num"}})
+    previous = tables.Column(verbose_name="Previous quarter", attrs={"td": {"class": "num"}})
+    change = tables.Column(verbose_name="Change", empty_values=(), attrs={"td": {"class": "num"}})
+
+    def render_value(self, record):
+        return f"{_value(record, 'value')}{record['marks']}"
+
+    def render_previous(self, record):
+        return _value(record, "previous")
+
+    def render_change(self, record):
+        return format_change_pct(record["change_pct"])
+
+    def value_value(self, record):
+        return as_number(record["value"])
+
+    def value_previous(self, record):
+        return as_number(record["previous"])
+
+    def value_change(self, record):
+        value = record["change_pct"]
+        return None if value is None else round(float(value), 1)
+
+
+class PerformanceTable(FigureTable):
+    priority = tables.Column(verbose_name="Priority")
+    measure = tables.Column(verbose_name="Measure")
+    area = tables.Column(verbose_name="Area")
+    r12_base = tables.Column(verbose_name="Previous 12 months", attrs={"td": {"class": "num"}})
+    r12_current = tables.Column(verbose_name="Rolling 12 months", attrs={"td": {"class": "num"}})
+    r12_change = tables.Column(
+        verbose_name="Change", empty_values=(), attrs={"td": {"class": "num"}}
+    )
+    ytd_base = tables.Column(verbose_name="Previous year to date", attrs={"td": {"class": "num"}})
+    ytd_current = tables.Column(verbose_name="Year to date", attrs={"td": {"class": "num"}})
+    ytd_change = tables.Column(
+        verbose_name="Change", empty_values=(), attrs={"td": {"class": "num"}}
+    )
+    direction = tables.Column(verbose_name="Direction", accessor="r12_direction")
+
+    def render_r12_base(self, record):
+        return _value(record, "r12_base")
+
+    def render_r12_current(self, record):
+        return f"{_value(record, 'r12_current')}{record['marks']}"
+
+    def render_r12_change(self, record):
+        return _change(record, "r12_change_pct", "r12_change_pp")
+
+    def render_ytd_base(self, record):
+        return _value(record, "ytd_base")
+
+    def render_ytd_current(self, record):
+        return f"{_value(record, 'ytd_current')}{record['marks']}"
+
+    def render_ytd_change(self, record):
+        return _change(record, "ytd_change_pct", "ytd_change_pp")
+
+    def render_direction(self, value):
+        return value.replace("_", " ")
+
+    def value_r12_base(self, record):
+        return as_number(record["r12_base"])
+
+    def value_r12_current(self, record):
+        return as_number(record["r12_current"])
+
+    def value_r12_change(self, record):
+        key = "r12_change_pp" if record["measure"].is_percent else "r12_change_pct"
+        value = record.get(key)
+        return None if value is None else round(float(value), 1)
+
+    def value_ytd_base(self, record):
+        return as_number(record["ytd_base"])
+
+    def value_ytd_current(self, record):
+        return as_number(record["ytd_current"])
+
+    def value_ytd_change(self, record):
+        key = "ytd_change_pp" if record["measure"].is_percent else "ytd_change_pct"
+        value = record.get(key)
+        return None if value is None else round(float(value), 1)
+
+
+class NationalComparisonTable(FigureTable):
+    measure = tables.Column(verbose_name="Measure")
+    current = tables.Column(verbose_name="Area", attrs={"td": {"class": "num"}})
+    national = tables.Column(verbose_name="National", attrs={"td": {"class": "num"}})
+    difference = tables.Column(
+        verbose_name="Difference from national", attrs={"td": {"class": "num"}}
+    )
+    previous = tables.Column(verbose_name="Previous release", attrs={"td": {"class": "num"}})
+    change = tables.Column(verbose_name="Change since previous", attrs={"td": {"class": "num"}})
+    period = tables.Column(verbose_name="Period", accessor="current_period", empty_values=())
+
+    def render_current(self, record):
+        return f"{_value(record, 'current')}{record['marks']}"
+
+    def render_national(self, record):
+        return _value(record, "national")
+
+    def render_previous(self, record):
+        return _value(record, "previous")
+
+    def _signed(self, record, key):
+        value = record[key]
+        if value is None:
+            return "n/a"
+        text = format_value(abs(value), record["measure"].unit, record["measure"].decimals)
+        sign = "+" if value > 0 else "-" if value < 0 else ""
+        suffix = " pp" if record["measure"].is_percent else ""
+        return (
+            f"{sign}{text.rstrip('%')}{suffix}"
+            if record["measure"].is_percent
+            else f"{sign}{text}"
+        )
+
+    def render_difference(self, record):
+        return self._signed(record, "difference")
+
+    def render_change(self, record):
+        return self._signed(record, "change")
+
+    def render_period(self, value):
+        return value.label
+
+    def value_current(self, record):
+        return as_number(record["current"])
+
+    def value_national(self, record):
+        return as_number(record["national"])
+
+    def value_difference(self, record):
+        return as_number(record["difference"])
+
+    def value_previous(self, record):
+        return as_number(record["previous"])
+
+    def value_change(self, record):
+        return as_number(record["change"])
+
+    def value_period(self, value):
+        return value.label

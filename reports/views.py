@@ -1,0 +1,223 @@
+"""Pages: the seed report's tables, the measure page and the home page."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.shortcuts import get_object_or_404, render
+from django_filters.views import FilterView
+
+from measures.accounts import role_of
+from measures.models import Area, Measure, Plan, Profile, Value
+from measures.periods import Period
+from measures.selectors import latest_data_month, measures_of, series_for
+from reports import rows, tables
+from reports.exports import EXPORT_FORMATS, export_response
+from reports.filters import FigureFilter
+
+
+def default_area() -> Area | None:
+    """Return the area tables show unless told otherwise: the force."""
+    return (
+        Area.objects.filter(kind=Area.Kind.FORCE).order_by("pk").first()
+        or Area.objects.order_by("pk").first()
+    )
+
+
+def default_plan() -> Plan | None:
+    return Plan.objects.order_by("pk").first()
+
+
+class FigureTableView(LoginRequiredMixin, FilterView):
+    """A page of one kind of figure table, with filters and CSV/XLSX export."""
+
+    filterset_class = FigureFilter
+    template_name = "reports/figure_page.html"
+    page_title = ""
+    intro = ""
+    table_class: type[tables.FigureTable] = tables.FigureTable
+
+    def get_queryset(self):
+        return measures_of()
+
+    def get_filterset_kwargs(self, filterset_class):
+        kwargs = super().get_filterset_kwargs(filterset_class)
+        data = kwargs["data"].copy() if kwargs["data"] is not None else None
+        if data is not None and not data.get("status"):
+            data["status"] = (
+                "approved" if role_of(self.request.user) == Profile.Role.VIEWER else "all"
+            )
+        kwargs["data"] = data
+        return kwargs
+
+    def build(self, *, measures, area, month, approved_only) -> list[rows.TableData]:
+        raise NotImplementedError
+
+    def get_tables(self) -> list[tables.FigureTable]:
+        if not self.filterset.is_valid():
+            return []
+        cleaned = self.filterset.form.cleaned_data
+        area = cleaned.get("area") or default_area()
+        plan = cleaned.get("plan") or default_plan()
+        period: Period | None = cleaned.get("period")
+        month = period.end if period else latest_data_month(plan=plan)
+        if area is None or month is None:
+            return []
+        self.area, self.month = area, month
+        built = self.build(
+            measures=list(self.object_list),
+            area=area,
+            month=month,
+            approved_only=cleaned.get("status") == "approved",
+        )
+        result = []
+        for data in built:
+            table = self.table_class(data)
+            table.sheet_name = data.key
+            result.append(table)
+        return result
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        export_format = request.GET.get("export")
+        if export_format in EXPORT_FORMATS:
+            return export_response(
+                self.figure_tables, name=self.page_title, export_format=export_format
+            )
+        return response
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        self.area, self.month = None, None
+        self.figure_tables = self.get_tables()
+        query = self.request.GET.copy()
+        query.pop("export", None)
+        context.update(
+            page_title=self.page_title,
+            intro=self.intro,
+            figure_tables=self.figure_tables,
+            area=self.area,
+            month=self.month,
+            query=query.urlencode(),
+        )
+        return context
+
+
+class NationalPictureView(FigureTableView):
+    page_title = "National Picture"
+    intro = "Each target's baseline against the same window ending with the reporting month."
+    table_class = tables.NationalPictureTable
+
+    def build(self, **kwargs):
+        return [rows.national_picture(**kwargs)]
+
+
+class YearToDateView(FigureTableView):
+    page_title = "Year-to-date comparisons"
+    intro = "1 April to the reporting month, in each of four financial years."
+    table_class = tables.YearToDateTable
+
+    def build(self, **kwargs):
+        only_flagged = not self.filterset.form.cleaned_data.get("measure")
+        return rows.year_to_date_tables(only_flagged=only_flagged, **kwargs)
+
+
+class MonthlyView(FigureTableView):
+    page_title = "Monthly figures"
+    intro = "Each month of the reporting month's calendar year."
+    table_class = tables.MonthlyTable
+
+    def build(self, **kwargs):
+        only_flagged = not self.filterset.form.cleaned_data.get("measure")
+        return [rows.monthly_table(only_flagged=only_flagged, **kwargs)]
+
+
+class ScorecardView(FigureTableView):
+    page_title = "Activity scorecard"
+    intro = "Activity in the quarter ending with the reporting month, against the quarter before."
+    table_class = tables.ScorecardTable
+
+    def build(self, **kwargs):
+        return [rows.scorecard(**kwargs)]
+
+
+class NationalComparisonView(FigureTableView):
+    page_title = "Comparison with the national average"
+    intro = "Rolling 12 months for the area against England and Wales and the previous release."
+    table_class = tables.NationalComparisonTable
+
+    def build(self, **kwargs):
+        return [rows.national_comparison(**kwargs)]
+
+
+class PerformanceView(FigureTableView):
+    page_title = "Performance table"
+    intro = "Every measure: rolling 12 months and financial year to date against a year earlier."
+    table_class = tables.PerformanceTable
+
+    def build(self, *, area, **kwargs):
+        return [rows.performance(areas=[area], **kwargs)]
+
+
+TABLE_PAGES = [
+    ("reports:national-picture", NationalPictureView),
+    ("reports:national-comparison", NationalComparisonView),
+    ("reports:year-to-date", YearToDateView),
+    ("reports:monthly", MonthlyView),
+    ("reports:scorecard", ScorecardView),
+    ("reports:performance", PerformanceView),
+]
+
+
+@login_required
+def home(request):
+    plan = default_plan()
+    return render(
+        request,
+        "reports/home.html",
+        {
+            "plan": plan,
+            "month": latest_data_month(plan=plan),
+            "pages": [(name, view.page_title, view.intro) for name, view in TABLE_PAGES],
+            "priorities": plan.priorities.prefetch_related("measures") if plan else [],
+        },
+    )
+
+
+@login_required
+def measure_detail(request, code: str):
+    measure = get_object_or_404(Measure.objects.select_related("priority", "owner"), code=code)
+    area_code = request.GET.get("area")
+    area = get_object_or_404(Area, code=area_code) if area_code else default_area()
+    values = (
+        Value.objects.filter(measure=measure, area=area).order_by("-end", "-start")
+        if area
+        else Value.objects.none()
+    )
+    month = latest_data_month(plan=measure.priority.plan)
+    comparisons = []
+    if area and month:
+        series = series_for(measures=[measure], areas=[area])[(measure.pk, area.pk)]
+        rolling = Period.rolling_twelve(month)
+        ytd = Period.financial_year_to_date(month)
+        comparisons = [
+            ("Rolling 12 months", series.compare(rolling.shift(-12), rolling)),
+            ("Financial year to date", series.compare(ytd.shift(-12), ytd)),
+        ]
+    history = (
+        Value.history.filter(measure_id=measure.pk)
+        .select_related("history_user", "area")
+        .order_by("-history_date")[:50]
+    )
+    return render(
+        request,
+        "reports/measure.html",
+        {
+            "measure": measure,
+            "area": area,
+            "areas": Area.objects.filter(values__measure=measure).distinct(),
+            "values": values[:240],
+            "comparisons": comparisons,
+            "history": history,
+        },
+    )

@@ -1,0 +1,112 @@
+"""Shared fixtures: a small plan, the demo (the seed report) and the personas of STYLE §7."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from measures.accounts import user_provision
+from measures.importers import plan_import
+
+SMALL_PLAN = {
+    "plan": {"code": "test-plan", "name": "Test plan", "baseline": "2020-01/2020-12"},
+    "departments": [
+        {"code": "dept-a", "name": "Department A"},
+        {"code": "dept-b", "name": "Department B"},
+    ],
+    "areas": [
+        {"code": "nation", "name": "Nation", "kind": "national"},
+        {"code": "force", "name": "Force", "kind": "force", "parent": "nation"},
+    ],
+    "priorities": [
+        {
+            "code": "violence",
+            "name": "Reduce violence",
+            "measures": [
+                {"code": "t-assaults", "name": "Assaults", "unit": "count", "owner": "dept-a"},
+                {
+                    "code": "t-satisfied",
+                    "name": "Victims satisfied",
+                    "unit": "percent",
+                    "aggregation": "ratio",
+                    "polarity": "higher_is_better",
+                    "decimals": 1,
+                    "owner": "dept-b",
+                },
+                {
+                    "code": "t-cash",
+                    "name": "Cash seized",
+                    "unit": "gbp",
+                    "frequency": "quarterly",
+                    "polarity": "higher_is_better",
+                    "owner": "dept-b",
+                },
+            ],
+        }
+    ],
+    "targets": [
+        {
+            "measure": "t-assaults",
+            "area": "force",
+            "name": "Reduce assaults",
+            "kind": "reduce_vs_baseline",
+            "baseline": "2020-01/2020-12",
+        }
+    ],
+}
+
+PASSWORD = "a-long-test-password-1"
+
+
+@pytest.fixture
+def small_plan(db):
+    plan_import(data=SMALL_PLAN)
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """Load the seed report once per module, rolled back when the module ends."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("load_demo", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+        yield
+        transaction.set_rollback(True)
+
+
+def _person(username, role, departments=()):
+    user, _ = user_provision(
+        username=username,
+        role=role,
+        department_codes=list(departments),
+        password=PASSWORD,
+        validate=False,
+    )
+    return user
+
+
+@pytest.fixture
+def alice(small_plan):
+    """Lead of department A."""
+    return _person("alice", "lead", ["dept-a"])
+
+
+@pytest.fixture
+def bob(small_plan):
+    """Lead of department B."""
+    return _person("bob", "lead", ["dept-b"])
+
+
+@pytest.fixture
+def charlie(db):
+    """Reviewer."""
+    return _person("charlie", "reviewer")
+
+
+@pytest.fixture
+def admin_user(db):
+    return _person("dana", "admin")
+
+
+@pytest.fixture
+def viewer(db):
+    return _person("victor", "viewer")
