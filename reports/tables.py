@@ -33,14 +33,12 @@ class FigureTable(tables.Table):
 
     status = tables.Column(verbose_name="Status", orderable=False)
 
-    class Meta:
-        orderable = False
-        sequence = ("...", "status")
-        attrs = {"class": "figures"}
-        template_name = "reports/figure_table.html"
-
     def __init__(self, data: TableData, **kwargs):
-        self.table_data_source = data
+        # Passed here rather than in Meta: tables2 does not inherit Meta into subclasses.
+        kwargs.setdefault("template_name", "reports/figure_table.html")
+        kwargs.setdefault("orderable", False)
+        kwargs.setdefault("sequence", ("...", "status"))
+        kwargs.setdefault("attrs", {"class": "figures"})
         super().__init__(data.rows, **kwargs)
         for name, label in data.labels.items():
             if name in self.columns:

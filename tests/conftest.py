@@ -24,7 +24,15 @@ SMALL_PLAN = {
             "code": "violence",
             "name": "Reduce violence",
             "measures": [
-                {"code": "t-assaults", "name": "Assaults", "unit": "count", "owner": "dept-a"},
+                {
+                    "code": "t-assaults",
+                    "name": "Assaults",
+                    "unit": "count",
+                    "owner": "dept-a",
+                    "year_to_date_table": True,
+                    "monthly_table": True,
+                    "scorecard_group": "Activity",
+                },
                 {
                     "code": "t-satisfied",
                     "name": "Victims satisfied",

@@ -1,0 +1,101 @@
+"""`import_plan`: YAML or JSON; re-importing changes nothing; an edited file updates in place."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import yaml
+from django.core.management import CommandError, call_command
+
+from measures.importers import PlanInvalid, plan_import
+from measures.models import Area, Measure, Plan, Priority, Target
+from tests.conftest import SMALL_PLAN
+
+SPEC_EXAMPLE = """
+plan: {code: pcp-2021-25, name: Police and Crime Plan 2021-2025}
+departments: [{code: analysis, name: Corporate Analysis}]
+areas: [{code: ew, name: England and Wales, kind: national},
+        {code: lancs, name: Lancashire, kind: force, parent: ew}]
+priorities:
+  - code: serious-violence
+    name: Reduce serious violence
+    measures:
+      - {code: firearms-offences, name: Firearms offences, unit: count,
+         aggregation: sum, polarity: lower_is_better, owner: analysis}
+"""
+
+
+def test_it_imports_the_minimal_shape_from_the_spec(db, tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text(SPEC_EXAMPLE)
+
+    call_command("import_plan", str(path), stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    measure = Measure.objects.get(code="firearms-offences")
+    assert measure.priority.plan.name == "Police and Crime Plan 2021-2025"
+    assert measure.owner.code == "analysis"
+    assert Area.objects.get(code="lancs").national().code == "ew"
+
+
+def test_it_accepts_json(db, tmp_path):
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(yaml.safe_load(SPEC_EXAMPLE)))
+    call_command("import_plan", str(path), stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert Plan.objects.filter(code="pcp-2021-25").exists()
+
+
+def test_reimporting_the_same_plan_changes_nothing(db):
+    plan_import(data=SMALL_PLAN)
+    history = Measure.history.count() + Priority.history.count() + Target.history.count()
+
+    summary = plan_import(data=SMALL_PLAN)
+
+    assert (summary.created, summary.updated) == (0, 0)
+    assert Measure.history.count() + Priority.history.count() + Target.history.count() == history
+
+
+def test_an_edited_plan_updates_in_place_with_history(db):
+    plan_import(data=SMALL_PLAN)
+    edited = copy.deepcopy(SMALL_PLAN)
+    edited["priorities"][0]["measures"][0]["name"] = "Assaults with injury"
+    measure_id = Measure.objects.get(code="t-assaults").pk
+
+    summary = plan_import(data=edited)
+
+    measure = Measure.objects.get(code="t-assaults")
+    assert (measure.pk, measure.name) == (measure_id, "Assaults with injury")
+    assert summary.updated == 1
+    assert measure.history.first().name == "Assaults with injury"
+    assert measure.history.last().name == "Assaults"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda p: p["priorities"][0]["measures"][0].update(unit="parsecs"), "unit: 'parsecs'"),
+        (lambda p: p["priorities"][0]["measures"][0].update(owner="nobody"), "unknown department"),
+        (lambda p: p["areas"][1].update(parent="atlantis"), "unknown area 'atlantis'"),
+        (lambda p: p["targets"][0].update(baseline="2020-13"), "targets[0].baseline"),
+        (lambda p: p["targets"][0].update(measure="t-missing"), "unknown measure"),
+        (lambda p: p["plan"].pop("code"), "plan.code is required"),
+        (lambda p: p["priorities"][0]["measures"][0].update(decimals=-1), "whole number"),
+    ],
+)
+def test_a_bad_plan_is_rejected_naming_where_and_writes_nothing(db, change, message):
+    bad = copy.deepcopy(SMALL_PLAN)
+    change(bad)
+
+    with pytest.raises(PlanInvalid) as caught:
+        plan_import(data=bad)
+
+    assert message in str(caught.value)
+    assert not Plan.objects.exists()
+
+
+def test_the_command_reports_an_unreadable_file(db, tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text("plan: [unclosed")
+    with pytest.raises(CommandError, match="not valid YAML"):
+        call_command("import_plan", str(path))

@@ -1,0 +1,143 @@
+"""Table pages: login required, filters, exports, and query counts that do not grow with rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from measures.models import Area, Department, Measure, Priority, Value
+from measures.periods import parse_month
+
+PAGES = [
+    "reports:national-picture",
+    "reports:national-comparison",
+    "reports:year-to-date",
+    "reports:monthly",
+    "reports:scorecard",
+    "reports:performance",
+]
+
+
+def add_monthly_values(measure: Measure, area: Area, start: str = "2019-01", months: int = 48):
+    month = parse_month(start)
+    Value.objects.bulk_create(
+        Value(
+            measure=measure,
+            area=area,
+            start=month.shift(i).first_day,
+            end=month.shift(i).first_day,
+            value=Decimal(10 + i % 7),
+            status=Value.Status.APPROVED,
+        )
+        for i in range(months)
+    )
+
+
+@pytest.fixture
+def figures(small_plan):
+    force = Area.objects.get(code="force")
+    add_monthly_values(Measure.objects.get(code="t-assaults"), force)
+    return force
+
+
+def extra_measures(count: int, area: Area) -> None:
+    priority = Priority.objects.get(code="violence")
+    owner = Department.objects.get(code="dept-a")
+    first = Measure.objects.filter(code__startswith="extra-").count()
+    for i in range(first, first + count):
+        measure = Measure.objects.create(
+            priority=priority,
+            code=f"extra-{i}",
+            name=f"Extra {i}",
+            owner=owner,
+            year_to_date_table=True,
+            monthly_table=True,
+            scorecard_group="Group",
+        )
+        add_monthly_values(measure, area)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_table_page_requires_login(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_table_page_renders_and_exports_csv_and_xlsx(client, alice, figures, name):
+    client.force_login(alice)
+
+    page = client.get(reverse(name), {"period": "2022-12"})
+    as_csv = client.get(reverse(name), {"period": "2022-12", "export": "csv"})
+    as_xlsx = client.get(reverse(name), {"period": "2022-12", "export": "xlsx"})
+
+    assert page.status_code == 200
+    assert b"<caption>" in page.content
+    assert as_csv["Content-Type"].startswith("text/csv")
+    header = next(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
+    assert header, "the CSV starts with the table's header"
+    workbook = load_workbook(io.BytesIO(as_xlsx.content))
+    assert workbook.worksheets[0].max_row >= 1
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_a_bad_period_filter_says_what_is_accepted(client, alice, figures, name):
+    client.force_login(alice)
+    response = client.get(reverse(name), {"period": "Q5-2022"})
+    assert response.status_code == 200
+    assert b"is not a period" in response.content
+    assert b"2022/23-Q3" in response.content
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_query_count_does_not_grow_with_rows(client, alice, figures, name):
+    client.force_login(alice)
+    url = reverse(name)
+    force = Area.objects.get(code="force")
+    extra_measures(1, force)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url, {"period": "2022-12"}).status_code == 200
+    extra_measures(15, force)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url, {"period": "2022-12"}).status_code == 200
+
+    assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+    assert len(few) <= 16
+
+
+def test_viewers_see_approved_figures_only_by_default(client, viewer, figures):
+    Value.objects.filter(start="2022-12-01").update(status=Value.Status.DRAFT, value=1000)
+    client.force_login(viewer)
+
+    response = client.get(reverse("reports:performance"), {"period": "2022-12"})
+
+    assert response.context["filter"].form.cleaned_data["status"] == "approved"
+    assert b"1,0" not in response.content
+
+
+def test_provisional_figures_are_marked(client, alice, figures):
+    Value.objects.filter(start="2022-12-01").update(status=Value.Status.DRAFT)
+    client.force_login(alice)
+
+    response = client.get(reverse("reports:performance"), {"period": "2022-12"})
+
+    assert b"status-provisional" in response.content
+
+
+def test_filters_by_priority_and_measure(client, alice, figures):
+    client.force_login(alice)
+    force = Area.objects.get(code="force")
+    extra_measures(2, force)
+
+    response = client.get(reverse("reports:performance"), {"measure": "extra-1"})
+
+    shown = [row["measure"].code for row in response.context["figure_tables"][0].data.data]
+    assert shown == ["extra-1"]
