@@ -70,6 +70,7 @@ class Series:
                 # The database allows one value per period; two here would be summed twice.
                 raise ValueError(f"Two observations for {period.label}.")
             self._observations[period] = observation
+        self._in_order = sorted(self._observations.items(), key=lambda pair: pair[0])
 
     def __len__(self) -> int:
         return len(self._observations)
@@ -79,7 +80,7 @@ class Series:
 
     def items(self) -> list[tuple[Period, Observation]]:
         """Return every (period, observation), earliest first."""
-        return sorted(self._observations.items())
+        return list(self._in_order)
 
     def stored(self, period: Period) -> Observation | None:
         """Return the observation stored for exactly `period`, if any."""
@@ -239,11 +240,9 @@ def change(base: Decimal | None, current: Decimal | None) -> Decimal | None:
 
 def change_pct(base: Decimal | None, current: Decimal | None) -> Decimal | None:
     """Return the change as a percentage of base, or None when base is missing or zero."""
-    difference = change(base, current)
-    if difference is None or base == 0:
+    if base is None or current is None or base == 0:
         return None
-    assert base is not None
-    return difference / base * HUNDRED
+    return (current - base) / base * HUNDRED
 
 
 def direction(change: Decimal | None, polarity: str) -> str | None:

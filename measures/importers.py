@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django.db import transaction
+from django.db import models, transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from measures.models import (
@@ -447,7 +447,9 @@ class _Reader:
             return default
         return str(value).strip()
 
-    def choice(self, key: str, choices: type, default: str | None = None) -> str:
+    def choice(
+        self, key: str, choices: type[models.TextChoices], default: str | None = None
+    ) -> str:
         value = self.text(key, required=default is None, default=default or "")
         if value not in choices.values:
             raise PlanInvalid(

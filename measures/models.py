@@ -263,6 +263,14 @@ class Target(models.Model):
         return None
 
 
+class ReviewStatus(models.TextChoices):
+    """Where a figure or headline stands in the returns workflow."""
+
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+
+
 class ValueQuerySet(models.QuerySet["Value"]):
     def approved(self) -> ValueQuerySet:
         return self.filter(status=Value.Status.APPROVED)
@@ -271,10 +279,7 @@ class ValueQuerySet(models.QuerySet["Value"]):
 class Value(models.Model):
     """A figure for one measure, one area and one period (a month, or a longer stored period)."""
 
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SUBMITTED = "submitted", "Submitted"
-        APPROVED = "approved", "Approved"
+    Status = ReviewStatus
 
     measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="values")
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="values")
@@ -337,9 +342,9 @@ class Headline(models.Model):
     start = models.DateField()
     end = models.DateField()
     text = models.TextField()
-    status = models.CharField(
-        max_length=20, choices=Value.Status.choices, default=Value.Status.DRAFT
-    )
+    Status = ReviewStatus
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()

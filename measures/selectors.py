@@ -110,3 +110,25 @@ def measures_of(*, plan: Plan | None = None) -> QuerySet[Measure]:
     if plan is not None:
         qs = qs.filter(priority__plan=plan)
     return qs.order_by("priority__position", "position", "name")
+
+
+class SeriesBook:
+    """Series fetched once and reused: a page that builds several tables reads values once."""
+
+    def __init__(self, *, approved_only: bool = False):
+        self.approved_only = approved_only
+        self._series: dict[tuple[int, int], MeasureSeries] = {}
+
+    def fetch(
+        self, measures: Iterable[Measure], areas: Iterable[Area]
+    ) -> dict[tuple[int, int], MeasureSeries]:
+        """Return the series of every (measure, area) pair, reading only pairs not yet read."""
+        measures, areas = list(measures), list(areas)
+        missing_measures = {m for m in measures for a in areas if (m.pk, a.pk) not in self._series}
+        if missing_measures:
+            self._series.update(
+                series_for(
+                    measures=missing_measures, areas=areas, approved_only=self.approved_only
+                )
+            )
+        return {(m.pk, a.pk): self._series[(m.pk, a.pk)] for m in measures for a in areas}

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from measures.models import Area, Measure, Target
+from measures.models import Area, Headline, Measure, Target
 from measures.periods import Month, Period
-from measures.selectors import MeasureSeries, series_for
+from measures.selectors import MeasureSeries, SeriesBook
 
 FOOTNOTE_MARKS = ("*", "^", "†", "‡", "§", "¶", "#")
 
@@ -49,12 +49,21 @@ class TableData:
     key: str = ""
 
 
+def _book(book: SeriesBook | None, approved_only: bool) -> SeriesBook:
+    return book if book is not None else SeriesBook(approved_only=approved_only)
+
+
 def _status(series: MeasureSeries, *periods: Period) -> str:
     return "provisional" if series.is_provisional(*periods) else "approved"
 
 
 def national_picture(
-    *, measures: Iterable[Measure], area: Area, month: Month, approved_only: bool = False
+    *,
+    measures: Iterable[Measure],
+    area: Area,
+    month: Month,
+    approved_only: bool = False,
+    book: SeriesBook | None = None,
 ) -> TableData:
     """Return the National Picture: each target's baseline against the same-length window now."""
     targets = list(
@@ -63,9 +72,7 @@ def national_picture(
         .order_by("measure__priority__position", "position", "measure__position")
     )
     areas = {t.area or area for t in targets} or {area}
-    series = series_for(
-        measures={t.measure for t in targets}, areas=areas, approved_only=approved_only
-    )
+    series = _book(book, approved_only).fetch({t.measure for t in targets}, areas)
     data = TableData(rows=[], key="national-picture", title="National Picture")
     base_labels, current_labels = set(), set()
     previous_target = None
@@ -117,10 +124,11 @@ def year_to_date_tables(
     years: int = 4,
     approved_only: bool = False,
     only_flagged: bool = True,
+    book: SeriesBook | None = None,
 ) -> list[TableData]:
     """Return one year-to-date table per measure: the same April-to-month window in each year."""
     chosen = [m for m in measures if m.year_to_date_table or not only_flagged]
-    series = series_for(measures=chosen, areas=[area], approved_only=approved_only)
+    series = _book(book, approved_only).fetch(chosen, [area])
     tables = []
     for measure in chosen:
         measure_series = series[(measure.pk, area.pk)]
@@ -153,10 +161,11 @@ def monthly_table(
     month: Month,
     approved_only: bool = False,
     only_flagged: bool = True,
+    book: SeriesBook | None = None,
 ) -> TableData:
     """Return the measures' values for each month of the reporting month's calendar year."""
     chosen = [m for m in measures if m.monthly_table or not only_flagged]
-    series = series_for(measures=chosen, areas=[area], approved_only=approved_only)
+    series = _book(book, approved_only).fetch(chosen, [area])
     months = Period.calendar_year(month.year).months
     data = TableData(rows=[], key="monthly", title=f"Monthly figures {month.year}")
     for measure in chosen:
@@ -174,11 +183,16 @@ def monthly_table(
 
 
 def scorecard(
-    *, measures: Iterable[Measure], area: Area, month: Month, approved_only: bool = False
+    *,
+    measures: Iterable[Measure],
+    area: Area,
+    month: Month,
+    approved_only: bool = False,
+    book: SeriesBook | None = None,
 ) -> TableData:
     """Return the activity scorecard: each grouped measure for the quarter ending `month`."""
     chosen = [m for m in measures if m.scorecard_group]
-    series = series_for(measures=chosen, areas=[area], approved_only=approved_only)
+    series = _book(book, approved_only).fetch(chosen, [area])
     quarter = Period.range(month.shift(-2), month)
     previous = quarter.shift(-3)
     data = TableData(rows=[], key="scorecard", title="Activity scorecard")
@@ -208,10 +222,11 @@ def performance(
     areas: Iterable[Area],
     month: Month,
     approved_only: bool = False,
+    book: SeriesBook | None = None,
 ) -> TableData:
     """Return each measure × area: rolling 12 months and year to date vs a year earlier."""
     measures, areas = list(measures), list(areas)
-    series = series_for(measures=measures, areas=areas, approved_only=approved_only)
+    series = _book(book, approved_only).fetch(measures, areas)
     rolling = Period.rolling_twelve(month)
     ytd = Period.financial_year_to_date(month)
     data = TableData(rows=[], key="performance", title="Performance")
@@ -258,13 +273,18 @@ def performance(
 
 
 def national_comparison(
-    *, measures: Iterable[Measure], area: Area, month: Month, approved_only: bool = False
+    *,
+    measures: Iterable[Measure],
+    area: Area,
+    month: Month,
+    approved_only: bool = False,
+    book: SeriesBook | None = None,
 ) -> TableData:
     """Return the area's rolling 12 months against the national figure and the previous release."""
     national = area.national()
     measures = list(measures)
     areas = [area] + ([national] if national and national != area else [])
-    series = series_for(measures=measures, areas=areas, approved_only=approved_only)
+    series = _book(book, approved_only).fetch(measures, areas)
     rolling = Period.rolling_twelve(month)
     data = TableData(rows=[], key="national-comparison", title="Comparison with national")
     for measure in measures:
@@ -308,3 +328,63 @@ def as_number(value: Decimal | None) -> float | int | None:
     if value == value.to_integral_value():
         return int(value)
     return float(value)
+
+
+@dataclass
+class Section:
+    """One priority's part of the quarterly report: its tables and Key Headlines."""
+
+    priority: Any
+    tables: list[tuple[str, TableData]]
+    headline: Any = None
+
+
+def report_sections(
+    *, plan, area: Area, month: Month, approved_only: bool = False
+) -> list[Section]:
+    """Return the report's sections, one per priority, with every table its measures call for.
+
+    Values are read once for the whole plan, whatever the number of sections and tables.
+    """
+    priorities = list(plan.priorities.order_by("position"))
+    measures = [
+        m
+        for m in Measure.objects.filter(priority__plan=plan)
+        .select_related("priority", "owner")
+        .order_by("priority__position", "position")
+    ]
+    national = area.national()
+    book = SeriesBook(approved_only=approved_only)
+    book.fetch(measures, [area] + ([national] if national and national != area else []))
+    quarter = Period.range(month.shift(-2), month)
+    headline_qs = Headline.objects.filter(
+        priority__plan=plan, start=quarter.start.first_day, end=quarter.end.first_day
+    )
+    if approved_only:
+        headline_qs = headline_qs.filter(status=Headline.Status.APPROVED)
+    headlines = {h.priority_id: h for h in headline_qs}
+    with_targets = set(
+        Target.objects.filter(measure__in=measures, baseline_start__isnull=False).values_list(
+            "measure_id", flat=True
+        )
+    )
+    sections = []
+    kwargs = {"area": area, "month": month, "approved_only": approved_only, "book": book}
+    for priority in priorities:
+        own = [m for m in measures if m.priority_id == priority.pk]
+        tables: list[tuple[str, TableData]] = []
+        if any(m.pk in with_targets for m in own):
+            tables.append(("national-picture", national_picture(measures=own, **kwargs)))
+        comparison = national_comparison(measures=own, **kwargs)
+        if comparison.rows:
+            tables.append(("national-comparison", comparison))
+        if any(m.scorecard_group for m in own):
+            tables.append(("scorecard", scorecard(measures=own, **kwargs)))
+        for ytd in year_to_date_tables(measures=own, **kwargs):
+            tables.append(("year-to-date", ytd))
+        if any(m.monthly_table for m in own):
+            tables.append(("monthly", monthly_table(measures=own, **kwargs)))
+        sections.append(
+            Section(priority=priority, tables=tables, headline=headlines.get(priority.pk))
+        )
+    return sections

@@ -15,5 +15,6 @@ urlpatterns = [
     path("tables/monthly/", views.MonthlyView.as_view(), name="monthly"),
     path("tables/scorecard/", views.ScorecardView.as_view(), name="scorecard"),
     path("tables/performance/", views.PerformanceView.as_view(), name="performance"),
+    path("report/", views.report_preview, name="report"),
     path("measures/<slug:code>/", views.measure_detail, name="measure"),
 ]

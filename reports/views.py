@@ -184,6 +184,56 @@ def home(request):
     )
 
 
+TABLE_CLASSES = {
+    "national-picture": tables.NationalPictureTable,
+    "national-comparison": tables.NationalComparisonTable,
+    "scorecard": tables.ScorecardTable,
+    "year-to-date": tables.YearToDateTable,
+    "monthly": tables.MonthlyTable,
+}
+
+
+@login_required
+def report_preview(request):
+    """Show the quarterly report as it stands: every section's tables and Key Headlines."""
+    plan = default_plan()
+    filterset = FigureFilter(
+        {"status": "all", **request.GET.dict()}, queryset=measures_of(plan=plan)
+    )
+    sections, area, month = [], None, None
+    if plan is not None and filterset.is_valid():
+        cleaned = filterset.form.cleaned_data
+        plan = cleaned.get("plan") or plan
+        area = cleaned.get("area") or default_area()
+        period = cleaned.get("period")
+        month = period.end if period else latest_data_month(plan=plan)
+        if area is not None and month is not None:
+            sections = [
+                (
+                    section,
+                    [TABLE_CLASSES[kind](data) for kind, data in section.tables],
+                )
+                for section in rows.report_sections(
+                    plan=plan,
+                    area=area,
+                    month=month,
+                    approved_only=cleaned.get("status") == "approved",
+                )
+            ]
+    return render(
+        request,
+        "reports/report_preview.html",
+        {
+            "plan": plan,
+            "filter": filterset,
+            "sections": sections,
+            "area": area,
+            "month": month,
+            "page_title": plan.report_title if plan else "Report",
+        },
+    )
+
+
 @login_required
 def measure_detail(request, code: str):
     measure = get_object_or_404(Measure.objects.select_related("priority", "owner"), code=code)

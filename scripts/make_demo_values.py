@@ -1,0 +1,1476 @@
+"""Write the demo data set's values to measures/demo/values.csv.
+
+Every figure printed in the tables of the seed report (Q3 2022/23) is a *constraint*: a
+window of months whose monthly values must add up to exactly that figure under the
+arithmetic of SPEC §4 (sum of counts; Σnumerator / Σdenominator for ratios). Other
+constraints, marked "demo", are choices that make the report's Key Headlines true (e.g.
+December 2022 is the lowest month for residential burglary since January 2018).
+
+For each monthly series the generator
+1. builds an expected level per month: a trend through the constraint windows × a seasonal
+   profile × one-off shocks (Covid-19 lockdowns),
+2. draws a whole number around it (Poisson for small counts, normal for large ones),
+3. adjusts the draws so that every window total is exact, smallest window first, keeping
+   every month a whole number within its bounds (never negative),
+and finally reads values.csv back and asserts every constraint, every cross-series
+relation and every headline claim. The output is deterministic: same code, same file.
+
+Run from the project root:  .venv/bin/python scripts/make_demo_values.py
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = ROOT / "measures" / "demo"
+PLAN_FILE = DEMO_DIR / "plan.yaml"
+VALUES_FILE = DEMO_DIR / "values.csv"
+HEADER = ["measure", "area", "period", "value", "numerator", "denominator", "note", "source"]
+
+RANDOM_SEED = 20230201
+FORCE = "lancs"
+NATIONAL = "ew"
+FIRST_MONTH = "2018-01"
+REPORTING_MONTH = "2022-12"
+
+
+# --- Months and windows (SPEC §3 notation) ------------------------------------------------
+
+
+def month(text: str) -> int:
+    """Return the month '2022-12' as a month number (months since year 0)."""
+    year, mon = text.split("-")
+    return int(year) * 12 + int(mon) - 1
+
+
+def label(number: int) -> str:
+    """Return a month number as '2022-12'."""
+    return f"{number // 12:04d}-{number % 12 + 1:02d}"
+
+
+def months(window: str) -> range:
+    """Return the month numbers of '2022-04/2022-12' (inclusive) or of '2022-12'."""
+    first, _, last = window.partition("/")
+    return range(month(first), month(last or first) + 1)
+
+
+def calendar_year(year: int) -> str:
+    return f"{year}-01/{year}-12"
+
+
+def fytd(year: int) -> str:
+    """Return 1 April – 31 December of the financial year starting in `year`."""
+    return f"{year}-04/{year}-12"
+
+
+def quarter(year: int, number: int) -> str:
+    """Return calendar quarter `number` (1 = Jan–Mar) of `year`."""
+    return f"{year}-{3 * number - 2:02d}/{year}-{3 * number:02d}"
+
+
+def twelve_months_to(last: str) -> str:
+    end = month(last)
+    return f"{label(end - 11)}/{last}"
+
+
+def window_total(series: dict[int, int], window: str) -> int:
+    return sum(series[m] for m in months(window))
+
+
+# --- Seasonal profiles (Jan … Dec) and one-off shocks -------------------------------------
+
+FLAT = (1.0,) * 12
+CRIME = (0.95, 0.88, 0.97, 0.97, 1.03, 1.04, 1.08, 1.06, 1.01, 1.02, 0.99, 0.96)
+ASB = (0.80, 0.78, 0.92, 1.05, 1.15, 1.15, 1.20, 1.18, 1.00, 1.02, 0.90, 0.82)
+BURGLARY = (1.08, 0.95, 0.95, 0.90, 0.90, 0.90, 0.95, 0.97, 1.00, 1.10, 1.15, 1.12)
+DOMESTIC_ABUSE = (1.00, 0.93, 0.99, 0.99, 1.03, 1.03, 1.06, 1.06, 0.99, 0.99, 0.95, 1.02)
+CALLS_999 = (0.92, 0.86, 0.95, 0.97, 1.04, 1.07, 1.12, 1.10, 1.00, 1.00, 0.97, 1.00)
+CALLS_101 = (1.00, 0.92, 1.00, 0.98, 1.02, 1.03, 1.06, 1.05, 1.00, 1.00, 0.98, 0.94)
+DIGITAL = (0.94, 0.88, 0.97, 0.98, 1.03, 1.06, 1.10, 1.10, 1.00, 1.00, 0.97, 0.92)
+ROADS = (0.95, 0.85, 0.90, 0.95, 1.05, 1.10, 1.10, 1.10, 1.05, 1.00, 1.00, 0.95)
+
+COVID_CRIME = {
+    "2020-03": 0.92,
+    "2020-04": 0.74,
+    "2020-05": 0.84,
+    "2020-06": 0.93,
+    "2020-11": 0.91,
+    "2021-01": 0.86,
+    "2021-02": 0.87,
+    "2021-03": 0.94,
+}
+COVID_ACQUISITIVE = {
+    "2020-03": 0.90,
+    "2020-04": 0.65,
+    "2020-05": 0.72,
+    "2020-06": 0.86,
+    "2020-11": 0.86,
+    "2021-01": 0.76,
+    "2021-02": 0.78,
+    "2021-03": 0.88,
+}
+# Residential burglary fell less than other acquisitive crime (people at home), and must
+# stay above December 2022's low.
+COVID_RESIDENTIAL = {
+    "2020-04": 0.78,
+    "2020-05": 0.82,
+    "2020-06": 0.90,
+    "2020-11": 0.92,
+    "2021-01": 0.85,
+    "2021-02": 0.85,
+    "2021-03": 0.92,
+}
+# Reports of Covid-19 rule breaches were logged as ASB.
+COVID_ASB = {
+    "2020-03": 1.30,
+    "2020-04": 2.20,
+    "2020-05": 1.90,
+    "2020-06": 1.40,
+    "2020-07": 1.20,
+    "2020-08": 1.10,
+    "2020-09": 1.10,
+    "2020-10": 1.25,
+    "2020-11": 1.45,
+    "2020-12": 1.30,
+    "2021-01": 1.70,
+    "2021-02": 1.45,
+    "2021-03": 1.25,
+}
+COVID_CALLS = {"2020-04": 0.85, "2020-05": 0.93, "2021-01": 0.92}
+COVID_DIGITAL = {"2020-04": 1.35, "2020-05": 1.25, "2020-06": 1.10, "2021-01": 1.20}
+COVID_ROADS = {
+    "2020-04": 0.45,
+    "2020-05": 0.65,
+    "2020-06": 0.85,
+    "2020-11": 0.85,
+    "2021-01": 0.75,
+    "2021-02": 0.80,
+}
+
+
+# --- Constraint tables --------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    """A monthly count series for the force and the exact window totals it must give."""
+
+    seed: dict[str, int] = field(default_factory=dict)  # totals printed in the seed's tables
+    demo: dict[str, int] = field(default_factory=dict)  # totals chosen to back its headlines
+    season: Sequence[float] = FLAT
+    shocks: dict[str, float] = field(default_factory=dict)
+    cv: float = 0.03  # month-to-month variation beyond Poisson noise
+    first: str = FIRST_MONTH
+    last: str = REPORTING_MONTH
+    floor: dict[str, int] = field(default_factory=dict)  # window -> lowest monthly value
+    ceiling: dict[str, int] = field(default_factory=dict)  # window -> highest monthly value
+    not_above: str = ""  # never more than this series in the same month
+    not_below: str = ""  # never less than this series in the same month
+
+    def constraints(self) -> dict[str, int]:
+        return {**self.demo, **self.seed}
+
+
+@dataclass
+class Ratio:
+    """A monthly percentage with a numerator and denominator on every month."""
+
+    denominator: str  # code of the count series that is this ratio's denominator
+    rate: dict[str, float]  # month -> expected percentage (interpolated in between)
+    rate_sd: float  # month-to-month variation of the rate, in points, beyond sampling
+    seed: dict[str, str] = field(default_factory=dict)  # window -> exact % printed in the seed
+    demo: dict[str, str] = field(default_factory=dict)  # window -> exact % behind a headline
+    numerators: dict[str, int] = field(default_factory=dict)  # window -> exact numerator
+    floor: dict[str, float] = field(default_factory=dict)  # window -> lowest monthly %
+    ceiling: dict[str, float] = field(default_factory=dict)  # window -> highest monthly %
+    not_below: str = ""  # its numerator is never less than this ratio's in the same month
+
+
+# Series not in the plan: denominators of ratio measures.
+HELPER_SERIES = {"victims-surveyed", "da-victims-surveyed", "ksi-collisions", "injury-collisions"}
+
+# In generation order: a series named in not_above / not_below / denominator comes first.
+COUNTS: dict[str, Counts] = {
+    # National Picture: 12 months to Dec 2020 vs 12 months to Dec 2022.
+    "homicides": Counts(
+        seed={calendar_year(2020): 23, calendar_year(2022): 14},
+        # Two in Quarter 3; a reduction year on year for the past three years.
+        demo={
+            "2022-10/2022-12": 2,
+            calendar_year(2018): 24,
+            calendar_year(2019): 27,
+            calendar_year(2021): 18,
+        },
+    ),
+    # Three months' lag: 12 months to Sep 2020 vs 12 months to Sep 2022.
+    "firearms-offences": Counts(
+        seed={"2019-10/2020-09": 44, "2021-10/2022-09": 79},
+        demo={"2018-10/2019-09": 39, "2020-10/2021-09": 58},
+        last="2022-09",
+    ),
+    "firearms-discharges": Counts(
+        seed={"2019-10/2020-09": 7, "2021-10/2022-09": 8},
+        # "2 recorded in the last quarter" (of available data).
+        demo={"2022-07/2022-09": 2, "2018-10/2019-09": 9, "2020-10/2021-09": 6},
+        last="2022-09",
+        not_above="firearms-offences",
+    ),
+    # One month's lag: 12 months to Nov 2020 vs 12 months to Nov 2022; a decreasing trend.
+    "ed-knife-assaults": Counts(
+        seed={"2019-12/2020-11": 110, "2021-12/2022-11": 87},
+        demo={"2018-12/2019-11": 124, "2020-12/2021-11": 98},
+        last="2022-11",
+    ),
+    "neighbourhood-crime": Counts(
+        seed={calendar_year(2020): 16127, calendar_year(2022): 15627},
+        demo={calendar_year(2018): 21400, calendar_year(2019): 20900, calendar_year(2021): 14950},
+        season=CRIME,
+        shocks=COVID_ACQUISITIVE,
+    ),
+    # Survey respondents; 1,000 in each National Picture window so that the seed's
+    # percentages are exact (698 / 1000 = 69.8 %).
+    "victims-surveyed": Counts(
+        demo={
+            calendar_year(2018): 1040,
+            calendar_year(2019): 1010,
+            calendar_year(2020): 1000,
+            calendar_year(2021): 990,
+            calendar_year(2022): 1000,
+        },
+        cv=0.05,
+        floor={"2018-01/2022-12": 60},
+    ),
+    "da-victims-surveyed": Counts(
+        demo={
+            calendar_year(2018): 960,
+            calendar_year(2019): 980,
+            calendar_year(2020): 1000,
+            calendar_year(2021): 1010,
+            calendar_year(2022): 1000,
+        },
+        cv=0.05,
+        floor={"2018-01/2022-12": 60},
+    ),
+    "cyber-crime": Counts(
+        seed={calendar_year(2020): 5744, calendar_year(2022): 6014},
+        # "Internal measures indicate a continued increase."
+        demo={calendar_year(2018): 3900, calendar_year(2019): 4600, calendar_year(2021): 5890},
+        season=CRIME,
+    ),
+    # Year-to-date tables: 1 April – 31 December 2019 … 2022.
+    "all-crime": Counts(
+        seed={fytd(2019): 109228, fytd(2020): 90610, fytd(2021): 103809, fytd(2022): 100655},
+        # December 2022 = 10,000 crimes so that its outcome rate is exactly 13.64 %.
+        demo={fytd(2018): 104500, "2022-12": 10000},
+        season=CRIME,
+        shocks=COVID_CRIME,
+    ),
+    # Calls: 999 in Oct–Dec 2022 +6 % on 2019 and +4 % on 2021; September and December
+    # totals divisible so that 60.0 % and 91.5 % answered within 10 seconds are exact.
+    "calls-999": Counts(
+        demo={
+            calendar_year(2018): 232000,
+            calendar_year(2019): 236000,
+            calendar_year(2020): 225000,
+            calendar_year(2021): 242000,
+            calendar_year(2022): 255000,
+            quarter(2019, 4): 58500,
+            quarter(2021, 4): 59625,
+            quarter(2022, 4): 62010,
+            "2022-09": 21215,
+            "2022-12": 20600,
+        },
+        season=CALLS_999,
+        shocks=COVID_CALLS,
+        cv=0.025,
+    ),
+    # 101: considerably lower each year; quarter totals make 35 %, 20 %, 5.0 %, 6.0 % exact.
+    "calls-101": Counts(
+        demo={
+            calendar_year(2018): 440000,
+            calendar_year(2019): 410000,
+            calendar_year(2020): 360000,
+            calendar_year(2021): 300000,
+            calendar_year(2022): 250000,
+            quarter(2019, 4): 96000,
+            quarter(2021, 4): 72000,
+            quarter(2022, 3): 62000,
+            quarter(2022, 4): 58000,
+        },
+        season=CALLS_101,
+        shocks=COVID_CALLS,
+        cv=0.025,
+    ),
+    # Digital contacts: all-time peak in August 2022, decreasing since October.
+    "digital-demand": Counts(
+        demo={
+            calendar_year(2018): 18000,
+            calendar_year(2019): 26000,
+            calendar_year(2020): 40000,
+            calendar_year(2021): 52000,
+            calendar_year(2022): 66000,
+            "2022-08": 6950,
+            "2022-10": 5800,
+            "2022-11": 5500,
+            "2022-12": 5050,
+        },
+        season=DIGITAL,
+        shocks=COVID_DIGITAL,
+        cv=0.02,
+        ceiling={"2018-01/2022-07": 6800, "2022-09": 6800},
+    ),
+    "asb-incidents": Counts(
+        seed={fytd(2019): 43375, fytd(2020): 72954, fytd(2021): 53580, fytd(2022): 43062},
+        # Oct–Dec 2022 "tracked just below volumes observed for the same period in 2019".
+        demo={
+            fytd(2018): 45900,
+            "2019-10": 4950,
+            "2019-11": 4380,
+            "2019-12": 4090,
+            "2022-10": 4870,
+            "2022-11": 4300,
+            "2022-12": 4035,
+        },
+        season=ASB,
+        shocks=COVID_ASB,
+        cv=0.04,
+    ),
+    "da-crime": Counts(
+        seed={fytd(2019): 16353, fytd(2020): 17765, fytd(2021): 19738, fytd(2022): 18659},
+        # A peak in August 2022, then falling to the lowest months since late 2020.
+        demo={
+            fytd(2018): 15200,
+            "2020-12": 1800,
+            "2021-01/2021-03": 6150,
+            "2022-01/2022-03": 6330,
+            "2022-08": 2330,
+            "2022-09": 2150,
+            "2022-10": 1985,
+            "2022-11": 1860,
+            "2022-12": 1835,
+        },
+        season=DOMESTIC_ABUSE,
+        cv=0.025,
+        floor={"2021-01/2022-10": 1900},
+        ceiling={"2022-01/2022-07": 2290},
+    ),
+    # Monthly table (calendar 2022, Jan … Dec) and low 2021 months.
+    "dvpn": Counts(
+        seed={
+            f"2022-{m:02d}": n
+            for m, n in enumerate((3, 1, 3, 5, 25, 13, 25, 24, 31, 22, 29, 27), start=1)
+        },
+        demo={calendar_year(2021): 34},
+        first="2021-01",
+        cv=0,
+        ceiling={"2021-01/2021-12": 5},
+    ),
+    "dvpo": Counts(
+        seed={
+            f"2022-{m:02d}": n
+            for m, n in enumerate((1, 1, 3, 4, 24, 8, 21, 20, 29, 19, 28, 21), start=1)
+        },
+        demo={calendar_year(2021): 21},
+        first="2021-01",
+        cv=0,
+        ceiling={"2021-01/2021-12": 5},
+        not_above="dvpn",
+    ),
+    "burglary-business-community": Counts(
+        seed={fytd(2019): 3208, fytd(2020): 2133, fytd(2021): 2029, fytd(2022): 1979},
+        demo={fytd(2018): 3350},
+        season=BURGLARY,
+        shocks=COVID_ACQUISITIVE,
+        cv=0.04,
+    ),
+    # Residential: a spike in November 2022 (East division), then December 2022 the lowest
+    # month of the last five years.
+    "burglary-residential": Counts(
+        seed={fytd(2019): 5565, fytd(2020): 4255, fytd(2021): 3830, fytd(2022): 3701},
+        demo={fytd(2018): 5900, "2022-11": 455, "2022-12": 318},
+        season=BURGLARY,
+        shocks=COVID_RESIDENTIAL,
+        cv=0.04,
+        floor={"2018-01/2022-11": 335},
+    ),
+    "robbery-personal": Counts(
+        seed={fytd(2019): 876, fytd(2020): 669, fytd(2021): 744, fytd(2022): 722},
+        demo={fytd(2018): 905},
+        season=CRIME,
+        shocks=COVID_ACQUISITIVE,
+        cv=0.05,
+    ),
+    "robbery-business": Counts(
+        seed={fytd(2019): 69, fytd(2020): 34, fytd(2021): 44, fytd(2022): 56},
+        demo={fytd(2018): 74},
+        shocks=COVID_ACQUISITIVE,
+    ),
+    # Dangerous drivers, calendar years: fatal RTCs 37 in 2021, 42 in 2022.
+    "rtc-fatalities": Counts(
+        demo={
+            calendar_year(2018): 45,
+            calendar_year(2019): 41,
+            calendar_year(2020): 33,
+            calendar_year(2021): 37,
+            calendar_year(2022): 42,
+        },
+        season=ROADS,
+        shocks=COVID_ROADS,
+    ),
+    # TORs: 2022 just under 2,000 above 2021 (+40 %); Operation Limit (21 Nov – 31 Dec
+    # 2022) alone issued 963.
+    "officer-issued-tors": Counts(
+        demo={
+            calendar_year(2018): 4200,
+            calendar_year(2019): 4450,
+            calendar_year(2020): 3900,
+            calendar_year(2021): 4935,
+            calendar_year(2022): 6910,
+            "2022-11": 640,
+            "2022-12": 820,
+        },
+        cv=0.06,
+    ),
+    # KSI collisions: December 2022 15 of 73 impairment-linked (20.5 %), December 2021
+    # 7 of 65 (10.8 %).
+    "ksi-collisions": Counts(
+        demo={
+            calendar_year(2018): 760,
+            calendar_year(2019): 745,
+            calendar_year(2020): 590,
+            calendar_year(2021): 680,
+            calendar_year(2022): 700,
+            "2021-12": 65,
+            "2022-12": 73,
+        },
+        season=ROADS,
+        shocks=COVID_ROADS,
+        cv=0.05,
+    ),
+    "injury-collisions": Counts(
+        demo={
+            calendar_year(2018): 3300,
+            calendar_year(2019): 3200,
+            calendar_year(2020): 2450,
+            calendar_year(2021): 2800,
+            calendar_year(2022): 2850,
+            "2022-12": 250,
+        },
+        season=ROADS,
+        shocks=COVID_ROADS,
+        cv=0.04,
+        not_below="ksi-collisions",
+    ),
+}
+
+RATIOS: dict[str, Ratio] = {
+    "victim-satisfaction": Ratio(
+        denominator="victims-surveyed",
+        rate={"2018-06": 71.5, "2019-06": 70.6, "2020-06": 69.8, "2021-06": 70.1, "2022-06": 70.2},
+        rate_sd=1.0,
+        seed={calendar_year(2020): "69.8", calendar_year(2022): "70.2"},
+    ),
+    "da-victim-satisfaction": Ratio(
+        denominator="da-victims-surveyed",
+        rate={"2018-06": 86.5, "2019-06": 86.0, "2020-06": 85.3, "2021-06": 84.0, "2022-06": 82.5},
+        rate_sd=1.0,
+        seed={calendar_year(2020): "85.3", calendar_year(2022): "82.5"},
+    ),
+    # December 2022 13.64 %, the highest month since May 2020.
+    "all-crime-outcome-rate": Ratio(
+        denominator="all-crime",
+        rate={
+            "2018-01": 13.0,
+            "2018-12": 12.4,
+            "2019-12": 11.8,
+            "2020-03": 12.4,
+            "2020-04": 14.6,
+            "2020-05": 14.3,
+            "2020-07": 12.6,
+            "2021-06": 11.6,
+            "2022-06": 11.8,
+            "2022-11": 12.6,
+        },
+        rate_sd=0.35,
+        demo={"2022-12": "13.64"},
+        floor={"2020-05": 13.8},
+        ceiling={"2020-06/2022-11": 13.4},
+    ),
+    # 60.0 % in September 2022, improving dramatically from October to 91.5 % in December.
+    "999-service-level": Ratio(
+        denominator="calls-999",
+        rate={
+            "2018-01": 90.0,
+            "2019-06": 89.0,
+            "2020-06": 92.0,
+            "2021-06": 87.0,
+            "2022-01": 84.0,
+            "2022-03": 80.0,
+            "2022-05": 72.0,
+            "2022-06": 66.0,
+            "2022-07": 61.0,
+            "2022-08": 58.0,
+            "2022-09": 60.0,
+            "2022-10": 76.0,
+            "2022-11": 87.0,
+            "2022-12": 91.5,
+        },
+        rate_sd=1.0,
+        demo={"2022-09": "60.0", "2022-12": "91.5"},
+    ),
+    # Combined 101 abandonment: Oct–Dec 2019 35 %, Oct–Dec 2021 20 %, Jul–Sep 2022 5.0 %,
+    # Oct–Dec 2022 6.0 %.
+    "101-abandonment-rate": Ratio(
+        denominator="calls-101",
+        rate={
+            "2018-01": 28.0,
+            "2019-06": 33.0,
+            "2019-11": 35.0,
+            "2020-05": 24.0,
+            "2020-12": 26.0,
+            "2021-06": 24.0,
+            "2021-11": 20.0,
+            "2022-03": 12.0,
+            "2022-06": 6.0,
+            "2022-08": 5.0,
+            "2022-11": 6.0,
+        },
+        rate_sd=1.5,
+        demo={
+            quarter(2019, 4): "35",
+            quarter(2021, 4): "20",
+            quarter(2022, 3): "5.0",
+            quarter(2022, 4): "6.0",
+        },
+    ),
+    # December 2022: the highest impairment rates on record, 20.5 % of KSI collisions and
+    # 13.2 % of all injury collisions; December 2021 10.8 % of KSI collisions.
+    "impairment-ksi-rate": Ratio(
+        denominator="ksi-collisions",
+        rate={"2018-06": 9.5, "2020-06": 10.5, "2022-06": 11.0},
+        rate_sd=0.3,
+        numerators={"2022-12": 15, "2021-12": 7},
+        ceiling={"2018-01/2022-11": 16.0},
+    ),
+    "impairment-injury-rate": Ratio(
+        denominator="injury-collisions",
+        rate={"2018-06": 7.5, "2020-06": 8.0, "2022-06": 8.5},
+        rate_sd=0.4,
+        demo={"2022-12": "13.2"},
+        ceiling={"2018-01/2022-11": 12.5},
+        not_below="impairment-ksi-rate",  # every KSI collision is an injury collision
+    ),
+}
+
+# --- Areas below the force ----------------------------------------------------------------
+
+# district -> (division, relative share of incidents)
+DISTRICTS: dict[str, tuple[str, float]] = {
+    "blackpool": ("lancs-west", 1.70),
+    "fylde": ("lancs-west", 0.45),
+    "wyre": ("lancs-west", 0.65),
+    "lancaster": ("lancs-west", 0.95),
+    "blackburn-with-darwen": ("lancs-east", 1.15),
+    "burnley": ("lancs-east", 0.85),
+    "hyndburn": ("lancs-east", 0.65),
+    "pendle": ("lancs-east", 0.70),
+    "ribble-valley": ("lancs-east", 0.25),
+    "rossendale": ("lancs-east", 0.50),
+    "preston": ("lancs-south", 1.35),
+    "chorley": ("lancs-south", 0.65),
+    "south-ribble": ("lancs-south", 0.60),
+    "west-lancashire": ("lancs-south", 0.65),
+}
+DIVISIONS = ("lancs-west", "lancs-east", "lancs-south")
+
+
+@dataclass
+class DistrictSplit:
+    """How a force series is shared out between districts each month."""
+
+    jitter: float  # month-to-month variation of a district's share
+    boosts: dict[tuple[str, str], float] = field(default_factory=dict)  # (month, division)
+
+
+SPLITS: dict[str, DistrictSplit] = {
+    "asb-incidents": DistrictSplit(jitter=0.05),
+    # "A notable increase was observed in East division during November but ... levels in
+    # December were more comparable with earlier in the year" (while the rest of the force
+    # fell to a five-year low).
+    "burglary-residential": DistrictSplit(
+        jitter=0.08, boosts={("2022-11", "lancs-east"): 1.5, ("2022-12", "lancs-east"): 1.3}
+    ),
+}
+# Homicide problem profile, 01/04/2019 – 31/03/2022: Blackpool 13, Lancaster 9, the most.
+HOMICIDE_PROFILE_WINDOW = "2019-04/2022-03"
+HOMICIDE_PROFILE = {"blackpool": 13, "lancaster": 9}
+
+# --- Values stored for a multi-month period -----------------------------------------------
+
+CJS_LATEST = "2021-10/2022-09"  # dashboard release of February 2023
+CJS_PREVIOUS = "2021-07/2022-06"
+# measure -> (Lancashire previous, Lancashire latest, national previous, national latest)
+CJS_VALUES: dict[str, tuple[str, str, str, str]] = {
+    "cjs-all-investigation-days": ("45", "47", "55", "58"),
+    "cjs-all-cps-charge-days": ("41", "44", "42", "44"),
+    "cjs-all-crown-court-days": ("278", "266", "268", "271"),
+    "cjs-all-positive-outcome-rate": ("8.8", "9.0", "9.1", "9.0"),
+    "cjs-all-victim-not-supporting": ("30.0", "31.0", "24.2", "24.0"),
+    "cjs-rape-investigation-days": ("548", "561", "689", "706"),
+    "cjs-rape-positive-outcome-rate": ("5.2", "5.6", "5.4", "5.6"),
+    "cjs-rape-cps-charge-days": ("92", "89", "108", "112"),
+    "cjs-rape-crown-court-days": ("386", "390", "358", "363"),
+    "cjs-rape-victim-not-supporting": ("37.0", "39.0", "41.5", "42.0"),
+    "cjs-rape-suspects-referred": ("196", "214", "7480", "7820"),
+    "cjs-rape-trial-or-plea": ("89.0", "91.0", "86.0", "87.0"),
+}
+CJS_2016_BASELINE = ("cjs-rape-suspects-referred", FORCE, "2016-01/2016-12", "201")
+
+SCORECARD_QUARTER = "2022-10/2022-12"
+SCORECARD_PREVIOUS = "2022-07/2022-09"
+# measure -> (Jul–Sep 2022, Oct–Dec 2022 as printed in the seed)
+SCORECARD_VALUES: dict[str, tuple[str, str]] = {
+    "arrests": ("251", "283"),
+    "charges": ("84", "90"),
+    "people-convicted": ("15", "12"),
+    "years-imprisonment": ("72.5", "59.4"),
+    "preventative-orders": ("5", "7"),
+    "cash-seizures": ("18", "21"),
+    "cash-seized-value": ("41250", "30801"),
+    "disruptions-major": ("2", "3"),
+    "disruptions-moderate": ("31", "36"),
+    "disruptions-minor": ("142", "155"),
+    "disruptions-none": ("4", "3"),
+    "disruptions-total": ("179", "197"),
+    "firearms-recovered": ("2", "0"),
+    "ammunition-rounds": ("36", "0"),
+    "class-a-drugs-kg": ("5.2", "8.8"),
+    "class-b-drugs-kg": ("14.3", "0.6"),
+    "cannabis-plants": ("412", "688"),
+    "multi-agency-meetings": ("19", "21"),
+    "adults-safeguarded": ("17", "23"),
+    "children-safeguarded": ("11", "9"),
+}
+
+NOTES: dict[tuple[str, str, str], str] = {
+    (
+        "asb-incidents",
+        FORCE,
+        "2020-04",
+    ): "First national Covid-19 lockdown: includes reports of breaches of Covid-19 regulations.",
+    (
+        "asb-incidents",
+        FORCE,
+        "2021-01",
+    ): "Third national Covid-19 lockdown: includes reports of breaches of Covid-19 regulations.",
+    (
+        "burglary-residential",
+        "lancs-east",
+        "2022-11",
+    ): "Increase linked to a known offender, apprehended in early December.",
+    (
+        "999-service-level",
+        FORCE,
+        "2022-10",
+    ): "Telephony enhancements let supervisors flex 999 call-taker resourcing to demand.",
+    (
+        "officer-issued-tors",
+        FORCE,
+        "2022-12",
+    ): "Operation Limit (21 Nov - 31 Dec 2022): 963 officer-issued TORs.",
+    ("dvpn", FORCE, "2022-12"): "Civil orders database live from 1 December 2022.",
+}
+
+
+# --- Generation ---------------------------------------------------------------------------
+
+
+def interpolate(anchors: list[tuple[float, float]]) -> Callable[[float], float]:
+    """Return the piecewise-linear function through anchors, flat beyond the ends."""
+    points = sorted(anchors)
+
+    def at(x: float) -> float:
+        if x <= points[0][0]:
+            return points[0][1]
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            if x <= x1:
+                return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+        return points[-1][1]
+
+    return at
+
+
+def by_size(constraints: dict[str, int]) -> list[tuple[range, int]]:
+    """Return the constraints smallest window first, so nested windows are met inside out."""
+    return sorted(
+        ((months(w), t) for w, t in constraints.items()), key=lambda c: (len(c[0]), c[0][0])
+    )
+
+
+def expected_levels(spec: Counts) -> dict[int, float]:
+    """Return each month's expected value: trend × season × shock, exact on every window."""
+    span = months(f"{spec.first}/{spec.last}")
+    shape = {m: spec.season[m % 12] * spec.shocks.get(label(m), 1.0) for m in span}
+    constraints = spec.constraints()
+    long_windows = {w: t for w, t in constraints.items() if len(months(w)) >= 6} or constraints
+    centres: dict[float, list[float]] = defaultdict(list)
+    for window, total in long_windows.items():
+        ms = months(window)
+        centres[(ms[0] + ms[-1]) / 2].append(total / sum(shape[m] for m in ms))
+    trend = interpolate([(x, sum(ys) / len(ys)) for x, ys in centres.items()])
+    level = {m: trend(m) * shape[m] for m in span}
+    locked: set[int] = set()
+    for ms, total in by_size(constraints):
+        free = [m for m in ms if m not in locked]
+        rest = total - sum(level[m] for m in ms if m in locked)
+        assert rest >= 0 and (free or rest == 0), f"constraints cannot all hold at {ms}"
+        scale = rest / sum(level[m] for m in free) if free else 0.0
+        for m in free:
+            level[m] *= scale
+        locked.update(ms)
+    return level
+
+
+def poisson(rng: random.Random, mean: float) -> int:
+    limit, count, product = math.exp(-mean), 0, rng.random()
+    while product > limit:
+        count += 1
+        product *= rng.random()
+    return count
+
+
+def draw(rng: random.Random, mean: float, cv: float) -> int:
+    """Return a whole number around `mean`: Poisson when small, else normal with extra cv."""
+    if mean < 30:
+        return poisson(rng, mean)
+    return round(rng.gauss(mean, math.sqrt(mean + (cv * mean) ** 2)))
+
+
+def make_totals_exact(
+    values: dict[int, int], constraints: dict[str, int], lo: dict[int, int], hi: dict[int, int]
+) -> None:
+    """Adjust `values` in place so each window sums to its total, within [lo, hi].
+
+    Windows are met smallest first; a month used by a met window is then left alone, so
+    nested windows (a quarter inside its year) hold together. The difference is shared in
+    proportion to the months' values, by largest remainder, so the seasonal shape survives.
+    """
+    locked: set[int] = set()
+    for ms, total in by_size(constraints):
+        free = [m for m in ms if m not in locked]
+        diff = total - sum(values[m] for m in ms)
+        while diff:
+            sign = 1 if diff > 0 else -1
+            room = {m: hi[m] - values[m] if sign > 0 else values[m] - lo[m] for m in free}
+            movable = [m for m in free if room[m] > 0]
+            assert movable, f"cannot reach {total} in {label(ms[0])}/{label(ms[-1])}"
+            weight = {m: max(values[m], 1) for m in movable}
+            need, total_weight = abs(diff), sum(weight.values())
+            share = {m: need * weight[m] / total_weight for m in movable}
+            step = {m: min(int(share[m]), room[m]) for m in movable}
+            left = need - sum(step.values())
+            for m in sorted(movable, key=lambda m: (-(share[m] - int(share[m])), m)):
+                if left == 0:
+                    break
+                if step[m] < room[m]:
+                    step[m] += 1
+                    left -= 1
+            for m in movable:
+                values[m] += sign * step[m]
+            diff -= sign * sum(step.values())
+        locked.update(ms)
+
+
+def bounds_by_window(span: range, windows: dict[str, int], default: int) -> dict[int, int]:
+    bound = dict.fromkeys(span, default)
+    for window, value in windows.items():
+        for m in months(window):
+            bound[m] = value
+    return bound
+
+
+def generate_counts(
+    rng: random.Random, series: dict[str, dict[int, int]], spec: Counts
+) -> dict[int, int]:
+    level = expected_levels(spec)
+    lo = bounds_by_window(range(min(level), max(level) + 1), spec.floor, 0)
+    hi = bounds_by_window(range(min(level), max(level) + 1), spec.ceiling, 10**9)
+    if spec.not_above:
+        for m in level:
+            hi[m] = min(hi[m], series[spec.not_above][m])
+    if spec.not_below:
+        for m in level:
+            lo[m] = max(lo[m], series[spec.not_below][m])
+    values = {m: min(max(draw(rng, level[m], spec.cv), lo[m]), hi[m]) for m in level}
+    make_totals_exact(values, spec.constraints(), lo, hi)
+    return values
+
+
+def exact_numerator(rate: str, denominator: int) -> int:
+    """Return the numerator giving exactly `rate` % of `denominator` (it must be whole)."""
+    numerator = Fraction(rate) * denominator / 100
+    assert numerator.denominator == 1, f"{rate}% of {denominator} is not a whole number"
+    return int(numerator)
+
+
+def generate_ratio(
+    rng: random.Random,
+    den: dict[int, int],
+    spec: Ratio,
+    numerators_so_far: dict[str, dict[int, int]],
+) -> dict[int, int]:
+    """Return monthly numerators for `den` that meet the ratio's exact windows."""
+    rate = interpolate([(month(m), r) for m, r in spec.rate.items()])
+    lo = {m: numerators_so_far[spec.not_below][m] if spec.not_below else 0 for m in den}
+    hi = dict(den)
+    for window, pct in spec.floor.items():
+        for m in months(window):
+            lo[m] = max(lo[m], math.ceil(pct * den[m] / 100))
+    for window, pct in spec.ceiling.items():
+        for m in months(window):
+            hi[m] = math.floor(pct * den[m] / 100)
+    numerators = {}
+    for m, d in den.items():
+        p = min(max(rate(m) + rng.gauss(0, spec.rate_sd), 0.0), 100.0) / 100
+        n = round(rng.gauss(d * p, math.sqrt(d * p * (1 - p))))
+        numerators[m] = min(max(n, lo[m]), hi[m])
+    constraints = dict(spec.numerators)
+    for window, pct in {**spec.demo, **spec.seed}.items():
+        constraints[window] = exact_numerator(pct, window_total(den, window))
+    make_totals_exact(numerators, constraints, lo, hi)
+    return numerators
+
+
+def apportion(total: int, weights: dict[str, float]) -> dict[str, int]:
+    """Share `total` in proportion to `weights` by largest remainder."""
+    whole = sum(weights.values())
+    share = {k: total * w / whole for k, w in weights.items()}
+    parts = {k: int(s) for k, s in share.items()}
+    for k in sorted(share, key=lambda k: (-(share[k] - parts[k]), k))[
+        : total - sum(parts.values())
+    ]:
+        parts[k] += 1
+    return parts
+
+
+def split_by_district(
+    rng: random.Random, force: dict[int, int], split: DistrictSplit
+) -> dict[str, dict[int, int]]:
+    by_district: dict[str, dict[int, int]] = {d: {} for d in DISTRICTS}
+    for m, total in force.items():
+        weights = {
+            d: share
+            * max(rng.gauss(1, split.jitter), 0.5)
+            * split.boosts.get((label(m), division), 1.0)
+            for d, (division, share) in DISTRICTS.items()
+        }
+        for d, n in apportion(total, weights).items():
+            by_district[d][m] = n
+    return by_district
+
+
+def assign_homicides(rng: random.Random, force: dict[int, int]) -> dict[str, dict[int, int]]:
+    """Give each homicide a district; the problem-profile window gets the seed's counts."""
+    by_district: dict[str, dict[int, int]] = {d: dict.fromkeys(force, 0) for d in DISTRICTS}
+    profile = months(HOMICIDE_PROFILE_WINDOW)
+    in_profile = [m for m in force if m in profile for _ in range(force[m])]
+    rng.shuffle(in_profile)
+    for district, count in HOMICIDE_PROFILE.items():
+        for m in in_profile[:count]:
+            by_district[district][m] += 1
+        in_profile = in_profile[count:]
+    others = [d for d in DISTRICTS if d not in HOMICIDE_PROFILE]
+    cap = min(HOMICIDE_PROFILE.values()) - 1  # Blackpool and Lancaster recorded the most
+    for m in in_profile:
+        open_districts = [d for d in others if sum(by_district[d][x] for x in profile) < cap]
+        weights = [DISTRICTS[d][1] for d in open_districts]
+        by_district[rng.choices(open_districts, weights)[0]][m] += 1
+    for m in force:
+        if m in profile:
+            continue
+        for _ in range(force[m]):
+            by_district[rng.choices(list(DISTRICTS), [w for _, w in DISTRICTS.values()])[0]][
+                m
+            ] += 1
+    return by_district
+
+
+def with_divisions(by_district: dict[str, dict[int, int]]) -> dict[str, dict[int, int]]:
+    """Return the districts' series preceded by their divisions' (sums of their districts)."""
+    span = next(iter(by_district.values())).keys()
+    divisions = {
+        div: {
+            m: sum(by_district[d][m] for d, (dv, _) in DISTRICTS.items() if dv == div)
+            for m in span
+        }
+        for div in DIVISIONS
+    }
+    return {**divisions, **by_district}
+
+
+def percent(numerator: int, denominator: int, decimals: int) -> str:
+    value = Decimal(numerator * 100) / Decimal(denominator)
+    return str(value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
+def build_rows(plan: dict) -> list[dict[str, str]]:
+    rng = random.Random(RANDOM_SEED)
+    measures = {m["code"]: m for p in plan["priorities"] for m in p["measures"]}
+    series: dict[str, dict[int, int]] = {}
+    for code, count_spec in COUNTS.items():
+        series[code] = generate_counts(rng, series, count_spec)
+    numerators: dict[str, dict[int, int]] = {}
+    for code, ratio_spec in RATIOS.items():
+        numerators[code] = generate_ratio(
+            rng, series[ratio_spec.denominator], ratio_spec, numerators
+        )
+    areas: dict[str, dict[str, dict[int, int]]] = {
+        code: with_divisions(split_by_district(rng, series[code], split))
+        for code, split in SPLITS.items()
+    }
+    areas["homicides"] = with_divisions(assign_homicides(rng, series["homicides"]))
+
+    rows: list[dict[str, str]] = []
+
+    def add(code: str, area: str, period: str, value: str, num: str = "", den: str = "") -> None:
+        rows.append(
+            {
+                "measure": code,
+                "area": area,
+                "period": period,
+                "value": value,
+                "numerator": num,
+                "denominator": den,
+                "note": NOTES.get((code, area, period), ""),
+                "source": measures[code]["source"],
+            }
+        )
+
+    for code, measure in measures.items():
+        if code in RATIOS:
+            den = series[RATIOS[code].denominator]
+            for m, d in den.items():
+                n = numerators[code][m]
+                add(code, FORCE, label(m), percent(n, d, measure["decimals"]), str(n), str(d))
+        elif code in COUNTS:
+            for area, values in {FORCE: series[code], **areas.get(code, {})}.items():
+                for m, v in values.items():
+                    add(code, area, label(m), str(v))
+        elif code in CJS_VALUES:
+            lancs_prev, lancs_latest, ew_prev, ew_latest = CJS_VALUES[code]
+            if (code, FORCE) == CJS_2016_BASELINE[:2]:
+                add(code, FORCE, CJS_2016_BASELINE[2], CJS_2016_BASELINE[3])
+            add(code, FORCE, CJS_PREVIOUS, lancs_prev)
+            add(code, FORCE, CJS_LATEST, lancs_latest)
+            add(code, NATIONAL, CJS_PREVIOUS, ew_prev)
+            add(code, NATIONAL, CJS_LATEST, ew_latest)
+        elif code in SCORECARD_VALUES:
+            previous, current = SCORECARD_VALUES[code]
+            add(code, FORCE, SCORECARD_PREVIOUS, previous)
+            add(code, FORCE, SCORECARD_QUARTER, current)
+        else:
+            raise AssertionError(f"no values are generated for measure {code}")
+    return rows
+
+
+def write_rows(rows: list[dict[str, str]]) -> None:
+    with VALUES_FILE.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=HEADER, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+# --- Verification, from the file as written -----------------------------------------------
+
+
+class Dataset:
+    """values.csv read back, with SPEC §4 figures for the force."""
+
+    def __init__(self, plan: dict) -> None:
+        self.measures = {m["code"]: m for p in plan["priorities"] for m in p["measures"]}
+        self.areas = {a["code"] for a in plan["areas"]}
+        with VALUES_FILE.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            assert reader.fieldnames == HEADER, reader.fieldnames
+            self.rows = list(reader)
+        self.by_key: dict[tuple[str, str, str], dict[str, str]] = {}
+        for row in self.rows:
+            key = (row["measure"], row["area"], row["period"])
+            assert key not in self.by_key, f"duplicate value {key}"
+            self.by_key[key] = row
+
+    def monthly(self, code: str, area: str = FORCE, part: str = "value") -> dict[int, int]:
+        if code in HELPER_SERIES:  # a denominator that is not itself a measure
+            ratio = next(c for c, r in RATIOS.items() if r.denominator == code)
+            return self.monthly(ratio, area, "denominator")
+        return {
+            month(r["period"]): int(r[part])
+            for r in self.rows
+            if r["measure"] == code and r["area"] == area and "/" not in r["period"]
+        }
+
+    def total(self, code: str, window: str, area: str = FORCE) -> int:
+        return window_total(self.monthly(code, area), window)
+
+    def ratio(self, code: str, window: str) -> Fraction:
+        """Return Σnumerator / Σdenominator × 100 over the window (exact)."""
+        num = window_total(self.monthly(code, part="numerator"), window)
+        den = window_total(self.monthly(code, part="denominator"), window)
+        return Fraction(num * 100, den)
+
+    def figure(self, code: str, window: str) -> Fraction:
+        if self.measures[code]["aggregation"] == "ratio":
+            return self.ratio(code, window)
+        return Fraction(self.total(code, window))
+
+    def stored(self, code: str, area: str, period: str) -> Decimal:
+        return Decimal(self.by_key[(code, area, period)]["value"])
+
+
+def check_rows(data: Dataset) -> None:
+    """Every row is well formed, and every monthly series is whole and up to date."""
+    last = month(REPORTING_MONTH)
+    for row in data.rows:
+        measure = data.measures[row["measure"]]
+        assert row["area"] in data.areas, row
+        assert row["source"] == measure["source"], row
+        assert row["period"] == "/".join(label(month(p)) for p in row["period"].split("/")), row
+        value = Decimal(row["value"])
+        assert value >= 0 and -value.as_tuple().exponent == measure["decimals"], row
+        if measure["aggregation"] == "ratio":
+            num, den = int(row["numerator"]), int(row["denominator"])
+            assert 0 <= num <= den and den > 0, row
+            assert row["value"] == percent(num, den, measure["decimals"]), row
+        else:
+            assert row["numerator"] == row["denominator"] == "", row
+    for code, measure in data.measures.items():
+        assert any(r["measure"] == code for r in data.rows), f"no values for {code}"
+        for area in data.areas:
+            part = "denominator" if measure["aggregation"] == "ratio" else "value"
+            series = data.monthly(code, area, part)
+            if not series:
+                continue
+            assert measure["frequency"] == "monthly", code
+            assert sorted(series) == list(range(min(series), max(series) + 1)), (code, area)
+            assert max(series) == last - measure["data_lag_months"], (code, area)
+
+
+def check_constraints(data: Dataset) -> list[str]:
+    """Every window total and exact rate of the constraint tables holds; return them."""
+    asserted = []
+    for code, spec in COUNTS.items():
+        series = data.monthly(code)
+        for window, total in spec.constraints().items():
+            assert window_total(series, window) == total, (code, window, total)
+            kind = "seed" if window in spec.seed else "demo"
+            asserted.append(f"{kind}  {code:28} {window:17} = {total}")
+        lo_code, hi_code = spec.not_below, spec.not_above
+        for m, v in series.items():
+            if hi_code:
+                assert v <= data.monthly(hi_code)[m], (code, label(m))
+            if lo_code:
+                assert v >= data.monthly(lo_code)[m], (code, label(m))
+    for code, ratio_spec in RATIOS.items():
+        den = data.monthly(code, part="denominator")
+        if ratio_spec.denominator not in HELPER_SERIES:
+            assert den == data.monthly(ratio_spec.denominator), f"{code} denominator"
+        for window, pct in {**ratio_spec.demo, **ratio_spec.seed}.items():
+            assert data.ratio(code, window) == Fraction(pct), (code, window, pct)
+            kind = "seed" if window in ratio_spec.seed else "demo"
+            asserted.append(f"{kind}  {code:28} {window:17} = {pct}% exactly")
+        for window, n in ratio_spec.numerators.items():
+            assert window_total(data.monthly(code, part="numerator"), window) == n
+            asserted.append(f"demo  {code:28} {window:17} numerator = {n}")
+    for code in [*SPLITS, "homicides"]:
+        for m, force_value in data.monthly(code).items():
+            assert sum(data.monthly(code, div)[m] for div in DIVISIONS) == force_value
+            for div in DIVISIONS:
+                districts = [d for d, (dv, _) in DISTRICTS.items() if dv == div]
+                assert (
+                    sum(data.monthly(code, d)[m] for d in districts) == data.monthly(code, div)[m]
+                )
+        asserted.append(f"demo  {code:28} districts sum to divisions, divisions to the force")
+    return asserted
+
+
+def check_headlines(data: Dataset) -> list[str]:
+    """The Key Headlines' claims that the data can show are true of it; return them."""
+    claims: list[str] = []
+
+    def claim(text: str, holds: bool) -> None:
+        assert holds, f"headline claim fails: {text}"
+        claims.append(text)
+
+    def m(code: str, period: str, area: str = FORCE) -> int:
+        return data.monthly(code, area)[month(period)]
+
+    def rate(code: str, period: str) -> Fraction:
+        return data.ratio(code, period)
+
+    def change_pct(base: int, current: int) -> float:
+        return (current - base) / base * 100
+
+    years = [data.total("homicides", calendar_year(y)) for y in range(2019, 2023)]
+    claim(
+        "homicides fall year on year 2019 > 2020 > 2021 > 2022",
+        all(a > b for a, b in zip(years, years[1:], strict=False)),
+    )
+    profile = {d: data.total("homicides", HOMICIDE_PROFILE_WINDOW, d) for d in DISTRICTS}
+    claim(
+        "homicides Apr 2019-Mar 2022: Blackpool 13, Lancaster 9, the most of any district",
+        profile["blackpool"] == 13
+        and profile["lancaster"] == 9
+        and max(v for d, v in profile.items() if d not in HOMICIDE_PROFILE) < 9,
+    )
+    ed = [data.total("ed-knife-assaults", f"{y - 1}-12/{y}-11") for y in range(2019, 2023)]
+    claim(
+        "ED knife assaults: 12-month totals to November decrease every year",
+        all(a > b for a, b in zip(ed, ed[1:], strict=False)),
+    )
+    cyber = [data.total("cyber-crime", calendar_year(y)) for y in range(2018, 2023)]
+    claim(
+        "cyber crime: a continued increase, every calendar year",
+        all(a < b for a, b in zip(cyber, cyber[1:], strict=False)),
+    )
+    fall = -change_pct(data.total("all-crime", fytd(2019)), data.total("all-crime", fytd(2022)))
+    claim("all crime Apr-Dec 2022 'almost 8%' below Apr-Dec 2019", 7.5 < fall < 8)
+    dec = rate("all-crime-outcome-rate", "2022-12")
+    claim(
+        "all crime outcomes Dec 2022 = 13.64%, highest since May 2020",
+        dec == Fraction("13.64")
+        and rate("all-crime-outcome-rate", "2020-05") >= dec
+        and all(rate("all-crime-outcome-rate", label(x)) < dec for x in months("2020-06/2022-11")),
+    )
+
+    q4 = {y: data.total("calls-999", quarter(y, 4)) for y in (2019, 2021, 2022)}
+    claim(
+        "999 calls Oct-Dec 2022 +6% on 2019 and +4% on 2021",
+        round(change_pct(q4[2019], q4[2022]), 1) == 6.0
+        and round(change_pct(q4[2021], q4[2022]), 1) == 4.0,
+    )
+    presented = {
+        x: m("calls-999", label(x)) + m("calls-101", label(x)) for x in months("2022-06/2022-12")
+    }
+    claim(
+        "calls presented decreased slightly since the summer months",
+        sum(presented[x] for x in months("2022-10/2022-12")) / 3
+        < sum(presented[x] for x in months("2022-06/2022-08")) / 3,
+    )
+    q4_101 = data.total("calls-101", quarter(2022, 4))
+    claim(
+        "101 calls Oct-Dec 2022 considerably lower than Oct-Dec of 2019-2021",
+        all(q4_101 < 0.85 * data.total("calls-101", quarter(y, 4)) for y in (2019, 2020, 2021)),
+    )
+    digital = data.monthly("digital-demand")
+    claim(
+        "digital demand all-time peak in August 2022, decreasing since October",
+        max(digital, key=lambda x: digital[x]) == month("2022-08")
+        and m("digital-demand", "2022-10")
+        > m("digital-demand", "2022-11")
+        > m("digital-demand", "2022-12"),
+    )
+    claim(
+        "999 service level 60.0% in Sep 2022, improving each month to 91.5% in Dec",
+        rate("999-service-level", "2022-09")
+        == 60
+        < rate("999-service-level", "2022-10")
+        < rate("999-service-level", "2022-11")
+        < rate("999-service-level", "2022-12")
+        == Fraction("91.5"),
+    )
+    claim(
+        "101 abandonment Oct-Dec 2022 6.0%, +1 point on Jul-Sep (5.0%); 35% in 2019, 20% in 2021",
+        rate("101-abandonment-rate", quarter(2022, 4))
+        - rate("101-abandonment-rate", quarter(2022, 3))
+        == 1,
+    )
+
+    claim(
+        "ASB: every district lower Apr-Dec 2022 than Apr-Dec 2021",
+        all(
+            data.total("asb-incidents", fytd(2022), d) < data.total("asb-incidents", fytd(2021), d)
+            for d in DISTRICTS
+        ),
+    )
+    claim(
+        "ASB Oct-Dec 2022 each month just below (within 5% of) the same month of 2019",
+        all(
+            0.95 * m("asb-incidents", f"2019-{x}")
+            < m("asb-incidents", f"2022-{x}")
+            < m("asb-incidents", f"2019-{x}")
+            for x in ("10", "11", "12")
+        ),
+    )
+
+    da = data.monthly("da-crime")
+    claim(
+        "DA crime peaked in August 2022 and fell every month since",
+        max((da[x], x) for x in months("2022-01/2022-12"))[1] == month("2022-08")
+        and all(da[x] > da[x + 1] for x in months("2022-08/2022-11")),
+    )
+    claim(
+        "DA crime Nov and Dec 2022 the lowest months since late 2020",
+        all(
+            da[x] > max(da[month("2022-11")], da[month("2022-12")])
+            for x in months("2021-01/2022-10")
+        )
+        and min(da[x] for x in months("2020-09/2020-12")) < da[month("2022-12")],
+    )
+    below = sum(da[x] < da[x - 12] for x in months("2022-04/2022-12"))
+    claim(f"DA crime below 2021/22 in most months of 2022/23 ({below} of 9)", below >= 7)
+    claim(
+        "DVPN and DVPO: every 2021 month under 6",
+        all(m(c, label(x)) < 6 for c in ("dvpn", "dvpo") for x in months(calendar_year(2021))),
+    )
+
+    burglary = data.monthly("burglary-residential")
+    claim(
+        "residential burglary Dec 2022 the lowest month since January 2018",
+        all(burglary[x] > burglary[month("2022-12")] for x in months("2018-01/2022-11")),
+    )
+    east = {
+        x: m("burglary-residential", label(x), "lancs-east") for x in months("2022-04/2022-12")
+    }
+    earlier = [east[x] for x in months("2022-04/2022-10")]
+    claim(
+        "residential burglary: East division notable increase in Nov 2022, Dec comparable",
+        east[month("2022-11")] >= 1.25 * sum(earlier) / len(earlier)
+        and abs(east[month("2022-12")] / (sum(earlier) / len(earlier)) - 1) <= 0.15,
+    )
+    for code in (
+        "burglary-business-community",
+        "burglary-residential",
+        "robbery-personal",
+        "robbery-business",
+    ):
+        now, last_year, before = (data.total(code, fytd(y)) for y in (2022, 2021, 2019))
+        claim(
+            f"{code}: Apr-Dec 2022 {'above' if now > last_year else 'below'} 2021, below 2019",
+            (now > last_year) == (code == "robbery-business") and now < before,
+        )
+
+    tors = [data.total("officer-issued-tors", calendar_year(y)) for y in (2021, 2022)]
+    claim(
+        "officer-issued TORs 2022 just under 2,000 above 2021 (+40%)",
+        1900 < tors[1] - tors[0] < 2000 and round(change_pct(*tors)) == 40,
+    )
+    claim(
+        "Operation Limit's 963 TORs fit within Nov-Dec 2022",
+        m("officer-issued-tors", "2022-11") + m("officer-issued-tors", "2022-12") > 963,
+    )
+    for code, shown in (("impairment-ksi-rate", "20.5"), ("impairment-injury-rate", "13.2")):
+        monthly = {x: rate(code, label(x)) for x in months("2018-01/2022-12")}
+        claim(
+            f"{code}: Dec 2022 {shown}%, the highest on record",
+            data.by_key[(code, FORCE, "2022-12")]["value"] == shown
+            and max(monthly, key=lambda x: monthly[x]) == month("2022-12"),
+        )
+    claim(
+        "impairment-ksi-rate Dec 2021 10.8%",
+        data.by_key[("impairment-ksi-rate", FORCE, "2021-12")]["value"] == "10.8",
+    )
+    for x in months("2018-01/2022-12"):
+        assert m("neighbourhood-crime", label(x)) > (
+            m("burglary-residential", label(x)) + m("robbery-personal", label(x))
+        )
+        assert m("all-crime", label(x)) > (
+            m("neighbourhood-crime", label(x))
+            + m("da-crime", label(x))
+            + m("burglary-business-community", label(x))
+            + m("robbery-business", label(x))
+        )
+        assert m("all-crime", label(x)) > m("cyber-crime", label(x))
+        assert (
+            data.monthly("impairment-injury-rate", part="numerator")[x]
+            >= (data.monthly("impairment-ksi-rate", part="numerator")[x])
+        )
+    claims.append("parts never exceed wholes (neighbourhood crime, all crime, collisions)")
+
+    def cjs(code: str, area: str = FORCE, period: str = CJS_LATEST) -> Decimal:
+        return data.stored(code, area, period)
+
+    claim(
+        "CJS all crime: offence to charge 47 days, 11 below national",
+        cjs("cjs-all-investigation-days") == 47
+        and cjs("cjs-all-investigation-days") - cjs("cjs-all-investigation-days", NATIONAL) == -11
+        and cjs("cjs-all-investigation-days", NATIONAL)
+        > cjs("cjs-all-investigation-days", NATIONAL, CJS_PREVIOUS),
+    )
+    claim(
+        "CJS all crime: CPS charge 44 days, +3, equal to national",
+        cjs("cjs-all-cps-charge-days") == 44 == cjs("cjs-all-cps-charge-days", NATIONAL)
+        and cjs("cjs-all-cps-charge-days", period=CJS_PREVIOUS) == 41,
+    )
+    claim(
+        "CJS all crime: Crown Court days -12 and 5 below national",
+        cjs("cjs-all-crown-court-days") - cjs("cjs-all-crown-court-days", period=CJS_PREVIOUS)
+        == -12
+        and cjs("cjs-all-crown-court-days") - cjs("cjs-all-crown-court-days", NATIONAL) == -5,
+    )
+    claim(
+        "CJS all crime: positive outcomes up slightly, 9% as national",
+        cjs("cjs-all-positive-outcome-rate") == 9 == cjs("cjs-all-positive-outcome-rate", NATIONAL)
+        and cjs("cjs-all-positive-outcome-rate", period=CJS_PREVIOUS) < 9,
+    )
+    code = "cjs-all-victim-not-supporting"
+    claim(
+        "CJS all crime: victim does not support +1 point, 7 points above national",
+        cjs(code) - cjs(code, period=CJS_PREVIOUS) == 1 and cjs(code) - cjs(code, NATIONAL) == 7,
+    )
+    claim(
+        "CJS adult rape: investigation 145 days faster than national",
+        cjs("cjs-rape-investigation-days") - cjs("cjs-rape-investigation-days", NATIONAL) == -145,
+    )
+    claim(
+        "CJS adult rape: positive outcome rate equal to national",
+        cjs("cjs-rape-positive-outcome-rate") == cjs("cjs-rape-positive-outcome-rate", NATIONAL),
+    )
+    claim(
+        "CJS adult rape: CPS charge 23 days faster than national",
+        cjs("cjs-rape-cps-charge-days") - cjs("cjs-rape-cps-charge-days", NATIONAL) == -23,
+    )
+    claim(
+        "CJS adult rape: Crown Court 390 days (386 before), national 363",
+        (
+            cjs("cjs-rape-crown-court-days"),
+            cjs("cjs-rape-crown-court-days", period=CJS_PREVIOUS),
+            cjs("cjs-rape-crown-court-days", NATIONAL),
+        )
+        == (390, 386, 363),
+    )
+    code = "cjs-rape-victim-not-supporting"
+    claim(
+        "CJS adult rape: victim does not support 3 points below national, +2 since last",
+        cjs(code) - cjs(code, NATIONAL) == -3 and cjs(code) - cjs(code, period=CJS_PREVIOUS) == 2,
+    )
+    code = "cjs-rape-suspects-referred"
+    claim(
+        "CJS adult rape: suspects referred up, ahead of 2016 levels",
+        cjs(code) > cjs(code, period=CJS_PREVIOUS)
+        and cjs(code) > cjs(code, period="2016-01/2016-12"),
+    )
+    code = "cjs-rape-trial-or-plea"
+    claim(
+        "CJS adult rape: completed trial or guilty plea 91% (increasing) vs national 87%",
+        cjs(code) == 91
+        and cjs(code, NATIONAL) == 87
+        and cjs(code) > cjs(code, period=CJS_PREVIOUS),
+    )
+    parts = ("disruptions-major", "disruptions-moderate", "disruptions-minor", "disruptions-none")
+    for period in (SCORECARD_PREVIOUS, SCORECARD_QUARTER):
+        assert sum(data.stored(p, FORCE, period) for p in parts) == data.stored(
+            "disruptions-total", FORCE, period
+        )
+        assert data.stored("charges", FORCE, period) <= data.stored("arrests", FORCE, period)
+    claims.append("SOC disruptions: major + moderate + minor + none = overall, both quarters")
+    return claims
+
+
+# --- The seed's tables, recomputed by SPEC §4 ---------------------------------------------
+
+# measure, base window, current window, printed base, printed current, printed change
+NATIONAL_PICTURE = [
+    ("homicides", "2020-01/2020-12", "2022-01/2022-12", "23", "14", "-39%"),
+    ("firearms-offences", "2019-10/2020-09", "2021-10/2022-09", "44", "79", "+79.5%"),
+    ("firearms-discharges", "2019-10/2020-09", "2021-10/2022-09", "7", "8", "+14.3%"),
+    ("ed-knife-assaults", "2019-12/2020-11", "2021-12/2022-11", "110", "87", "-20.9%"),
+    ("neighbourhood-crime", "2020-01/2020-12", "2022-01/2022-12", "16,127", "15,627", "-3.1%"),
+    ("victim-satisfaction", "2020-01/2020-12", "2022-01/2022-12", "69.8%", "70.2%", "+0.4%"),
+    ("da-victim-satisfaction", "2020-01/2020-12", "2022-01/2022-12", "85.3%", "82.5%", "-2.8%"),
+    ("cyber-crime", "2020-01/2020-12", "2022-01/2022-12", "5,744", "6,014", "+4.7%"),
+]
+# measure -> printed totals and changes for 1 April – 31 December 2019, 2020, 2021, 2022
+YTD_TABLES = {
+    "all-crime": (("109,228", "90,610", "103,809", "100,655"), ("-17%", "+15%", "-3%")),
+    "asb-incidents": (("43,375", "72,954", "53,580", "43,062"), ("+68%", "-27%", "-20%")),
+    "da-crime": (("16,353", "17,765", "19,738", "18,659"), ("+9%", "+11%", "-5%")),
+    "burglary-business-community": (
+        ("3,208", "2,133", "2,029", "1,979"),
+        ("-34%", "-5%", "-2.5%"),
+    ),
+    "burglary-residential": (("5,565", "4,255", "3,830", "3,701"), ("-24%", "-10%", "-3%")),
+    "robbery-personal": (("876", "669", "744", "722"), ("-24%", "+11%", "-3%")),
+    "robbery-business": (("69", "34", "44", "56"), ("-51%", "+30%", "+27%")),
+}
+
+
+def printed_number(text: str) -> Fraction:
+    return Fraction(text.replace(",", "").rstrip("%*^"))
+
+
+def printed_change_matches(change: Fraction, printed: str) -> tuple[bool, str]:
+    """Return whether `change` rounds (half up) to the printed figure, and what it rounds to."""
+    digits = printed.rstrip("%").partition(".")[2]
+    exponent = Decimal(1).scaleb(-len(digits))
+    exact = Decimal(change.numerator) / Decimal(change.denominator)
+    shown = exact.quantize(exponent, rounding=ROUND_HALF_UP)
+    return shown == Decimal(printed.rstrip("%")), f"{shown:+}"
+
+
+def check_seed_tables(data: Dataset) -> list[str]:
+    """Assert every figure of the seed's tables; return the printed changes that disagree."""
+    disagreements = []
+    for (
+        code,
+        base_window,
+        current_window,
+        base_text,
+        current_text,
+        change_text,
+    ) in NATIONAL_PICTURE:
+        base, current = data.figure(code, base_window), data.figure(code, current_window)
+        assert (base, current) == (printed_number(base_text), printed_number(current_text)), code
+        percent_measure = data.measures[code]["unit"] == "percent"
+        change = current - base if percent_measure else (current - base) / base * 100
+        ok, shown = printed_change_matches(change, change_text)
+        if not ok:
+            disagreements.append(
+                f"National Picture {code}: printed {change_text}, computed {shown}"
+            )
+    for code, (totals, changes) in YTD_TABLES.items():
+        figures = [data.figure(code, fytd(y)) for y in range(2019, 2023)]
+        assert figures == [printed_number(t) for t in totals], code
+        for year, base, current, printed in zip(
+            range(2020, 2023), figures[:-1], figures[1:], changes, strict=True
+        ):
+            ok, shown = printed_change_matches((current - base) / base * 100, printed)
+            if not ok:
+                disagreements.append(f"YTD {code} {year}: printed {printed}, computed {shown}%")
+    for code in ("dvpn", "dvpo"):
+        for window, total in COUNTS[code].seed.items():
+            assert data.figure(code, window) == total
+    for code, (_, current) in SCORECARD_VALUES.items():
+        assert data.stored(code, FORCE, SCORECARD_QUARTER) == Decimal(current), code
+    return disagreements
+
+
+def main() -> None:
+    plan = yaml.safe_load(PLAN_FILE.read_text(encoding="utf-8"))
+    write_rows(build_rows(plan))
+    data = Dataset(plan)
+    check_rows(data)
+    constraints = check_constraints(data)
+    claims = check_headlines(data)
+    disagreements = check_seed_tables(data)
+    print(f"wrote {len(data.rows)} values to {VALUES_FILE.relative_to(ROOT)}")
+    print(f"\n{len(constraints)} constraints hold:")
+    print("\n".join(f"  {c}" for c in constraints))
+    print(f"\n{len(claims)} headline claims hold:")
+    print("\n".join(f"  {c}" for c in claims))
+    print("\nseed tables reproduced; printed changes that disagree with their own figures:")
+    print("\n".join(f"  {d}" for d in disagreements) or "  none")
+
+
+if __name__ == "__main__":
+    main()
