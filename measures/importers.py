@@ -280,14 +280,27 @@ def _parse_value_row(
     )
 
 
-def _same(existing: Value, row: _ParsedRow) -> bool:
-    return (
-        existing.value == row.value
-        and existing.numerator == row.numerator
-        and existing.denominator == row.denominator
-        and existing.note == row.note
-        and existing.source == (row.source or row.measure.source)
-    )
+def _differences(existing: Value, row: _ParsedRow) -> list[str]:
+    """Return "field old → new" for each stored field the row would change."""
+    wanted = {
+        "value": row.value,
+        "numerator": row.numerator,
+        "denominator": row.denominator,
+        "note": row.note,
+        "source": row.source or row.measure.source,
+    }
+    return [
+        f"{name} {_plain(getattr(existing, name))} → {_plain(new)}"
+        for name, new in wanted.items()
+        if getattr(existing, name) != new
+    ]
+
+
+def _plain(value: Any) -> str:
+    """Return a stored value as a person would write it: 73.7, not 73.7000; '' as (blank)."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return repr(value) if value not in (None, "") else "(blank)"
 
 
 def values_import(
@@ -357,7 +370,8 @@ def values_import(
                     )
                 )
                 continue
-            if _same(current, row) and (current.status == status or not approve):
+            differences = _differences(current, row)
+            if not differences and (current.status == status or not approve):
                 summary.unchanged += 1
                 continue
             if current.is_approved:
@@ -365,8 +379,8 @@ def values_import(
                     RowError(
                         row.line,
                         f"{row.measure.code} for {row.area.code} {row.period.notation} is "
-                        f"approved ({current.value}) and would change to {row.value}; reopen "
-                        "its return before importing a revised figure",
+                        f"approved and the file changes it ({'; '.join(differences)}); "
+                        "reopen its return before importing a revised figure",
                     )
                 )
                 continue

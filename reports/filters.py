@@ -39,22 +39,30 @@ def _keep(queryset, name, value):
 class FigureFilter(django_filters.FilterSet):
     plan = django_filters.ModelChoiceFilter(
         field_name="priority__plan",
+        label="Plan",
         queryset=Plan.objects.all(),
         to_field_name="code",
         empty_label="All plans",
     )
     priority = django_filters.ModelChoiceFilter(
-        queryset=Priority.objects.select_related("plan"), empty_label="All priorities"
+        label="Priority",
+        queryset=Priority.objects.select_related("plan"),
+        empty_label="All priorities",
     )
     measure = django_filters.ModelChoiceFilter(
         field_name="code",
+        label="Measure",
         queryset=Measure.objects.all(),
         to_field_name="code",
         empty_label="All measures",
         method="filter_measure",
     )
     area = django_filters.ModelChoiceFilter(
-        queryset=Area.objects.all(), to_field_name="code", empty_label="Default area", method=_keep
+        label="Area",
+        queryset=Area.objects.all(),
+        to_field_name="code",
+        empty_label="Default area",
+        method=_keep,
     )
     period = PeriodFilter(
         label="Reporting period",

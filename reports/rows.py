@@ -369,7 +369,12 @@ def report_sections(
         )
     )
     sections = []
-    kwargs = {"area": area, "month": month, "approved_only": approved_only, "book": book}
+    kwargs: dict[str, Any] = {
+        "area": area,
+        "month": month,
+        "approved_only": approved_only,
+        "book": book,
+    }
     for priority in priorities:
         own = [m for m in measures if m.priority_id == priority.pk]
         tables: list[tuple[str, TableData]] = []

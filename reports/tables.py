@@ -57,7 +57,7 @@ class FigureTable(tables.Table):
 
 
 class NationalPictureTable(FigureTable):
-    target = tables.Column(verbose_name="Target")
+    target = tables.Column(verbose_name="Target", default="")
     measure = tables.Column(verbose_name="Measure")
     base = tables.Column(verbose_name="Baseline", attrs={"td": {"class": "num"}})
     current = tables.Column(verbose_name="Current", attrs={"td": {"class": "num"}})

@@ -42,8 +42,9 @@ class FigureTableView(LoginRequiredMixin, FilterView):
 
     def get_filterset_kwargs(self, filterset_class):
         kwargs = super().get_filterset_kwargs(filterset_class)
-        data = kwargs["data"].copy() if kwargs["data"] is not None else None
-        if data is not None and not data.get("status"):
+        # Always bind, so that a page opened with no filters shows the default table.
+        data = self.request.GET.copy()
+        if not data.get("status"):
             data["status"] = (
                 "approved" if role_of(self.request.user) == Profile.Role.VIEWER else "all"
             )

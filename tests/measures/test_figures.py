@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 - the expected labels use the seed's en dash on purpose.
 """Figures for periods, changes, partial-data comparisons and year-to-date tables (SPEC §4)."""
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def test_an_approved_value_is_never_overwritten_silently(small_plan, tmp_path):
         values_import(path=changed, approve=True)
 
     assert "line 3" in str(caught.value.errors[0])
-    assert "approved" in str(caught.value.errors[0])
+    assert "approved and the file changes it (value 12 → 99)" in str(caught.value.errors[0])
     assert Value.objects.get(measure__code="t-assaults", start="2022-12-01").value == 12
 
 

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 - the expected labels use the seed's en dash on purpose.
 """Months, periods, their SPEC §3 notation and seed-style labels."""
 
 from __future__ import annotations

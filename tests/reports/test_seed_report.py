@@ -215,7 +215,7 @@ def test_monthly_table_reproduces_dvpn_and_dvpo(lancs):
         27,
     ]
     assert [int(by_code["dvpo"][m]) for m in months] == [1, 1, 3, 4, 24, 8, 21, 20, 29, 19, 28, 21]
-    assert list(data.labels.values())[0] == "January"
+    assert next(iter(data.labels.values())) == "January"
 
 
 SCORECARD = {
