@@ -45,15 +45,3 @@ def user_provision(
         profile.save(update_fields=["role"])
         profile.departments.set(departments)
     return user, created
-
-
-def role_of(user) -> str | None:
-    """Return the user's role, or None for anonymous users and users without a profile."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    if user.is_superuser:
-        return Profile.Role.ADMIN
-    try:
-        return user.profile.role
-    except Profile.DoesNotExist:
-        return None

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from measures import services
 from measures.models import (
     Area,
     ComparisonGroup,
@@ -10,9 +11,40 @@ from measures.models import (
     Plan,
     Priority,
     Profile,
+    ReportingPeriod,
+    Return,
+    ReturnEvent,
     Target,
     Value,
 )
+from measures.periods import Month, Period
+
+
+class ApprovedReadOnlyMixin:
+    """Approved rows are read-only here as everywhere: reopen the return to change them."""
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.status == "approved":
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.status == "approved":
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+class AuditOnlyMixin:
+    """Audit rows are written by the workflow only: nobody adds, edits or deletes them here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Department)
@@ -87,7 +119,7 @@ class TargetAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Value)
-class ValueAdmin(SimpleHistoryAdmin):
+class ValueAdmin(ApprovedReadOnlyMixin, SimpleHistoryAdmin):
     list_display = ["measure", "area", "start", "end", "value", "status", "updated_at"]
     list_filter = ["status", "measure__priority", "area"]
     search_fields = ["measure__code", "measure__name", "area__code"]
@@ -97,7 +129,7 @@ class ValueAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Headline)
-class HeadlineAdmin(SimpleHistoryAdmin):
+class HeadlineAdmin(ApprovedReadOnlyMixin, SimpleHistoryAdmin):
     list_display = ["priority", "start", "end", "status", "department"]
     list_filter = ["status", "priority__plan"]
     list_select_related = ["priority", "department"]
@@ -108,3 +140,73 @@ class ProfileAdmin(SimpleHistoryAdmin):
     list_display = ["user", "role"]
     list_filter = ["role", "departments"]
     filter_horizontal = ["departments"]
+
+
+@admin.register(ReportingPeriod)
+class ReportingPeriodAdmin(SimpleHistoryAdmin):
+    list_display = ["plan", "start", "end", "deadline", "area", "opened_at"]
+    list_filter = ["plan"]
+    list_select_related = ["plan", "area"]
+    fields = ["plan", "area", "start", "end", "deadline"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["plan", "area", "start", "end"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # Opening goes through the service so that every department gets its return.
+        period = Period.range(Month.from_date(obj.start), Month.from_date(obj.end))
+        opened = services.reporting_period_open(
+            plan=obj.plan, period=period, deadline=obj.deadline, area=obj.area, actor=request.user
+        )
+        obj.pk = opened.pk
+
+
+class ReturnEventInline(AuditOnlyMixin, admin.TabularInline):
+    model = ReturnEvent
+    fields = readonly_fields = (
+        "at",
+        "kind",
+        "from_status",
+        "to_status",
+        "version",
+        "actor",
+        "reason",
+    )
+    extra = 0
+
+
+@admin.register(Return)
+class ReturnAdmin(SimpleHistoryAdmin):
+    """Returns change state only through the workflow (the return pages or the API)."""
+
+    list_display = ["department", "reporting_period", "status", "version", "updated_at"]
+    list_filter = ["status", "reporting_period", "department"]
+    list_select_related = ["department", "reporting_period", "reporting_period__plan"]
+    readonly_fields = [
+        "reporting_period",
+        "department",
+        "status",
+        "version",
+        "submitted_at",
+        "submitted_by",
+        "decided_at",
+        "decided_by",
+        "last_reminded_on",
+    ]
+    inlines = [ReturnEventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReturnEvent)
+class ReturnEventAdmin(AuditOnlyMixin, admin.ModelAdmin):
+    list_display = ["return_obj", "kind", "version", "actor", "at"]
+    list_filter = ["kind"]
+    list_select_related = ["return_obj", "return_obj__department", "actor"]

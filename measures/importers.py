@@ -22,6 +22,7 @@ from django.db import models, transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from measures.models import (
+    ApprovedLocked,
     Area,
     ComparisonGroup,
     Department,
@@ -29,14 +30,15 @@ from measures.models import (
     Measure,
     Plan,
     Priority,
+    Return,
     Target,
     Value,
 )
 from measures.periods import Month, Period, PeriodError, parse_period
+from measures.validation import value_errors
 
 VALUE_COLUMNS = ("measure", "area", "period", "value")
 OPTIONAL_VALUE_COLUMNS = ("numerator", "denominator", "note", "source")
-NON_NEGATIVE_UNITS = {"count", "days", "years", "gbp", "kg", "rate"}
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
@@ -234,34 +236,16 @@ def _parse_value_row(
 
     if bool(cell("numerator")) != bool(cell("denominator")):
         problems.append("numerator and denominator must be given together")
-    if numerator is not None and denominator is not None:
-        if numerator < 0 or denominator < 0:
-            problems.append("numerator and denominator cannot be negative")
-        if numerator > denominator:
-            problems.append(f"numerator {numerator} is greater than denominator {denominator}")
-        if denominator == 0:
-            problems.append("denominator is 0")
-    if measure is not None and value is not None:
-        if measure.unit in NON_NEGATIVE_UNITS and value < 0:
-            problems.append(
-                f"value {value} is negative; {measure.get_unit_display().lower()} "
-                f"cannot be below 0"
-            )
-        if measure.unit == Measure.Unit.PERCENT and not (0 <= value <= 100):
-            problems.append(f"value {value} is not a percentage between 0 and 100")
-        if (
-            measure.aggregation == Measure.Aggregation.RATIO
-            and numerator is not None
-            and denominator
-            and numerator <= denominator
-        ):
-            implied = numerator / denominator * 100
-            tolerance = Decimal(1).scaleb(-measure.decimals) / 2 + Decimal("0.0001")
-            if abs(implied - value) > tolerance:
-                problems.append(
-                    f"value {value} does not match numerator/denominator "
-                    f"({numerator}/{denominator} = {implied:.{measure.decimals + 1}f}%)"
-                )
+    elif measure is not None:
+        problems += value_errors(
+            unit=measure.unit,
+            aggregation=measure.aggregation,
+            decimals=measure.decimals,
+            value=value,
+            numerator=numerator,
+            denominator=denominator,
+            unit_name=measure.get_unit_display().lower(),
+        )
     if problems or measure is None or area is None or period is None or value is None:
         return None, problems
     return (
@@ -317,7 +301,7 @@ def values_import(
     if errors:
         raise ImportRejected(errors)
 
-    measures = {m.code: m for m in Measure.objects.all()}
+    measures = {m.code: m for m in Measure.objects.select_related("priority")}
     areas = {a.code: a for a in Area.objects.all()}
     parsed: list[_ParsedRow] = []
     seen: dict[tuple[int, int, Period], int] = {}
@@ -392,6 +376,7 @@ def values_import(
             current.note, current.source = row.note, row.source or row.measure.source
             current.status, current.updated_by = status, user
             to_update.append(current)
+        errors += _locked_rows(to_create + to_update, parsed)
         if errors:
             raise ImportRejected(errors)
         reason = reason or f"import {Path(path).name}"
@@ -410,6 +395,44 @@ def values_import(
             )
         summary.created, summary.updated = len(to_create), len(to_update)
     return summary
+
+
+def _locked_rows(values: list[Value], parsed: list[_ParsedRow]) -> list[RowError]:
+    """Return an error for each value that falls in a return under review or approved."""
+    locking = list(
+        Return.objects.filter(
+            status__in=[Return.Status.SUBMITTED, Return.Status.APPROVED]
+        ).select_related("reporting_period", "department")
+    )
+    if not locking:
+        return []
+    lines = {
+        (r.measure.pk, r.area.pk, r.period.start.first_day, r.period.end.first_day): r.line
+        for r in parsed
+    }
+    errors = []
+    for value in values:
+        for ret in locking:
+            reporting = ret.reporting_period
+            if (
+                value.measure.owner_id == ret.department_id
+                and value.measure.priority.plan_id == reporting.plan_id
+                and value.area_id == reporting.area_id
+                and reporting.start <= value.start
+                and value.end <= reporting.end
+            ):
+                line = lines[(value.measure_id, value.area_id, value.start, value.end)]
+                state = "approved" if ret.status == Return.Status.APPROVED else "under review"
+                errors.append(
+                    RowError(
+                        line,
+                        f"{value.measure.code} {value.period.notation} belongs to the return of "
+                        f"{ret.department.name} for {reporting.period.label}, which is {state}; "
+                        "it cannot change until that return is reopened or sent back",
+                    )
+                )
+                break
+    return sorted(errors, key=lambda e: e.line)
 
 
 def _existing_values(rows: list[_ParsedRow], *, lock: bool) -> dict[tuple, Value]:
@@ -708,24 +731,24 @@ def headlines_import(*, data: Iterable[Any], approve: bool = False) -> ImportSum
             period = row.period("period")
             if period is None:
                 raise PlanInvalid(f"headlines[{i}].period is required")
-            dept_code = row.text("department")
-            department = Department.objects.filter(code=dept_code).first() if dept_code else None
-            if dept_code and department is None:
+            dept_code = row.text("department", required=True)
+            department = Department.objects.filter(code=dept_code).first()
+            if department is None:
                 raise PlanInvalid(f"headlines[{i}].department: unknown department {dept_code!r}")
-            _upsert(
-                Headline,
-                {
-                    "priority": priority,
-                    "start": period.start.first_day,
-                    "end": period.end.first_day,
-                },
-                {
-                    "department": department,
-                    "text": row.text("text", required=True),
-                    "status": status,
-                },
-                summary,
-            )
+            try:
+                _upsert(
+                    Headline,
+                    {
+                        "priority": priority,
+                        "department": department,
+                        "start": period.start.first_day,
+                        "end": period.end.first_day,
+                    },
+                    {"text": row.text("text", required=True), "status": status},
+                    summary,
+                )
+            except ApprovedLocked as exc:
+                raise PlanInvalid(f"headlines[{i}]: {exc}") from exc
     return summary
 
 

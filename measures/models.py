@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from measures.periods import Month, Period
@@ -263,6 +264,24 @@ class Target(models.Model):
         return None
 
 
+class ApprovedLocked(Exception):
+    """An approved figure or headline cannot change until its return is reopened."""
+
+
+def _refuse_change_if_approved(obj) -> None:
+    """Refuse to change or delete a row that is approved in the database.
+
+    Approval is the point at which reviewers vouch for a figure, so it stays read-only on
+    every path (forms, API, imports, admin) until its return is reopened, which moves it
+    back to draft with a queryset update in the workflow service.
+    """
+    if obj.pk is None:
+        return
+    stored = type(obj).objects.filter(pk=obj.pk).values_list("status", flat=True).first()
+    if stored == ReviewStatus.APPROVED:
+        raise ApprovedLocked(f"{obj} is approved; reopen its return before changing it")
+
+
 class ReviewStatus(models.TextChoices):
     """Where a figure or headline stands in the returns workflow."""
 
@@ -323,6 +342,14 @@ class Value(models.Model):
     def __str__(self) -> str:
         return f"{self.measure.code} {self.area.code} {self.period.notation} = {self.value}"
 
+    def save(self, *args, **kwargs) -> None:
+        _refuse_change_if_approved(self)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        _refuse_change_if_approved(self)
+        return super().delete(*args, **kwargs)
+
     @property
     def period(self) -> Period:
         return _month_period(self.start, self.end)
@@ -333,27 +360,26 @@ class Value(models.Model):
 
 
 class Headline(models.Model):
-    """The "Key Headlines" narrative for one priority and one reporting period."""
+    """One department's "Key Headlines" narrative for one priority and reporting period."""
+
+    Status = ReviewStatus
 
     priority = models.ForeignKey(Priority, on_delete=models.CASCADE, related_name="headlines")
-    department = models.ForeignKey(
-        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="headlines"
-    )
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="headlines")
     start = models.DateField()
     end = models.DateField()
     text = models.TextField()
-    Status = ReviewStatus
-
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["priority__position", "start"]
+        ordering = ["priority__position", "start", "department__name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["priority", "start", "end"], name="headline_one_per_priority_period"
+                fields=["priority", "department", "start", "end"],
+                name="headline_one_per_priority_department_period",
             ),
             models.CheckConstraint(
                 condition=Q(start__lte=F("end")), name="headline_period_ordered"
@@ -362,6 +388,14 @@ class Headline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.priority.name} — {self.period.label}"
+
+    def save(self, *args, **kwargs) -> None:
+        _refuse_change_if_approved(self)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        _refuse_change_if_approved(self)
+        return super().delete(*args, **kwargs)
 
     @property
     def period(self) -> Period:
@@ -387,3 +421,139 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()})"
+
+
+class ReportingPeriod(models.Model):
+    """A quarter (or other period) for which departments send returns, with its deadline."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="reporting_periods")
+    area = models.ForeignKey(
+        Area, on_delete=models.PROTECT, related_name="+", help_text="The area returns report on."
+    )
+    start = models.DateField()
+    end = models.DateField()
+    deadline = models.DateField()
+    opened_at = models.DateTimeField(auto_now_add=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-end", "plan"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "start", "end"], name="reporting_period_unique_in_plan"
+            ),
+            models.CheckConstraint(
+                condition=Q(start__lte=F("end")), name="reporting_period_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.code} {self.period.label}"
+
+    @property
+    def period(self) -> Period:
+        return _month_period(self.start, self.end)
+
+
+class Return(models.Model):
+    """One department's figures and headlines for one reporting period."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        RETURNED = "returned", "Returned for changes"
+        APPROVED = "approved", "Approved"
+        REOPENED = "reopened", "Reopened"
+
+    EDITABLE = (Status.DRAFT, Status.RETURNED, Status.REOPENED)
+
+    reporting_period = models.ForeignKey(
+        ReportingPeriod, on_delete=models.CASCADE, related_name="returns"
+    )
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="returns")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    version = models.PositiveIntegerField(
+        default=1, help_text="Raised by every change; a save from an older version is refused."
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    last_reminded_on = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-reporting_period__end", "department__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporting_period", "department"], name="return_one_per_department_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department.name}, {self.reporting_period.period.label}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("returns:detail", args=[self.pk])
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in self.EDITABLE
+
+
+class ReturnEvent(models.Model):
+    """An entry in a return's audit trail: a save with its changes, or a transition.
+
+    Rows are only ever added. `changes` lists every value and headline the event altered
+    (old and new), so a return's figures can be replayed from its events alone.
+    """
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Opened"
+        SAVED = "saved", "Saved"
+        SUBMITTED = "submitted", "Submitted"
+        RETURNED = "returned", "Returned for changes"
+        APPROVED = "approved", "Approved"
+        REOPENED = "reopened", "Reopened"
+        REMINDED = "reminded", "Reminder sent"
+
+    return_obj = models.ForeignKey(Return, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    version = models.PositiveIntegerField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    changes = models.JSONField(default=list, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["return_obj", "at", "pk"]
+        indexes = [models.Index(fields=["return_obj", "version"], name="return_event_version_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} v{self.version} by {self.actor or 'system'}"

@@ -183,3 +183,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
+
+# Links in e-mails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+CELERY_BEAT_SCHEDULE = {
+    "return-reminders": {
+        "task": "measures.tasks.send_return_reminders_task",
+        "schedule": 60 * 60 * 6,
+    },
+    "open-due-reporting-periods": {
+        "task": "measures.tasks.open_due_reporting_periods_task",
+        "schedule": 60 * 60 * 24,
+    },
+}

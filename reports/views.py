@@ -7,7 +7,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import get_object_or_404, render
 from django_filters.views import FilterView
 
-from measures.accounts import role_of
+from measures.access import role_of
 from measures.models import Area, Measure, Plan, Profile, Value
 from measures.periods import Period
 from measures.selectors import latest_data_month, measures_of, series_for

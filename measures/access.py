@@ -1,0 +1,160 @@
+"""Who may see and do what (SPEC §1). Every view, form, API endpoint and import asks here.
+
+Returns are invisible (404) to people who may not see them at all, and forbidden (403)
+to people who may see them but not act on them. Leads see only their departments'
+returns and unapproved figures; approved figures are visible to every signed-in user.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from measures.models import Headline, Profile, Return, ReturnEvent, Value
+
+Role = Profile.Role
+
+# The actions on a return and the roles that may take them (before state and four-eyes).
+ACTION_ROLES = {
+    "view": {Role.LEAD, Role.REVIEWER, Role.ADMIN},
+    "edit": {Role.LEAD, Role.ADMIN},
+    "submit": {Role.LEAD, Role.ADMIN},
+    "approve": {Role.REVIEWER, Role.ADMIN},
+    "send_back": {Role.REVIEWER, Role.ADMIN},
+    "reopen": {Role.REVIEWER, Role.ADMIN},
+}
+
+
+def role_of(user) -> str | None:
+    """Return the user's role, or None for anonymous users and users without a profile."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    try:
+        return user.profile.role
+    except Profile.DoesNotExist:
+        return None
+
+
+def department_ids(user) -> set[int]:
+    """Return the ids of the departments a lead answers for (empty for everyone else)."""
+    if role_of(user) != Role.LEAD:
+        return set()
+    cached = getattr(user, "_pcp_department_ids", None)
+    if cached is None:
+        cached = set(user.profile.departments.values_list("pk", flat=True))
+        user._pcp_department_ids = cached
+    return cached
+
+
+def sees_all_returns(user) -> bool:
+    return role_of(user) in {Role.REVIEWER, Role.ADMIN}
+
+
+def returns_visible_to(user) -> QuerySet[Return]:
+    """Return the returns the user may see."""
+    qs = Return.objects.select_related("department", "reporting_period", "reporting_period__plan")
+    if sees_all_returns(user):
+        return qs
+    if role_of(user) == Role.LEAD:
+        return qs.filter(department_id__in=department_ids(user))
+    return qs.none()
+
+
+def editors_of(ret: Return) -> set[int]:
+    """Return the ids of everyone who saved or submitted the return: they may not approve it."""
+    return set(
+        ReturnEvent.objects.filter(
+            return_obj=ret, kind__in=[ReturnEvent.Kind.SAVED, ReturnEvent.Kind.SUBMITTED]
+        )
+        .exclude(actor=None)
+        .values_list("actor_id", flat=True)
+    )
+
+
+def can(user, action: str, ret: Return) -> bool:
+    """Return whether the user may take the action on the return in its current state."""
+    role = role_of(user)
+    if role not in ACTION_ROLES[action]:
+        return False
+    if role == Role.LEAD and ret.department_id not in department_ids(user):
+        return False
+    if action in {"edit", "submit"}:
+        return ret.is_editable
+    if action in {"approve", "send_back"}:
+        if ret.status != Return.Status.SUBMITTED:
+            return False
+        # Four-eyes: nobody approves figures they entered or submitted themselves.
+        return action == "send_back" or user.pk not in editors_of(ret)
+    if action == "reopen":
+        return ret.status == Return.Status.APPROVED
+    return True
+
+
+def return_for(user, pk, *, action: str = "view", for_update: bool = False) -> Return:
+    """Return the return the user may see (else 404) and may act on (else 403)."""
+    qs = returns_visible_to(user)
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    ret = qs.filter(pk=pk).first()
+    if ret is None:
+        raise Http404("No such return")
+    if action != "view" and not can(user, action, ret):
+        raise PermissionDenied(refusal_reason(user, action, ret))
+    return ret
+
+
+def refusal_reason(user, action: str, ret: Return) -> str:
+    """Return why the action is refused, in words a person can act on."""
+    role = role_of(user)
+    if role not in ACTION_ROLES[action]:
+        return f"Your role ({role or 'none'}) may not {action.replace('_', ' ')} returns."
+    if action in {"edit", "submit"} and not ret.is_editable:
+        return f"This return is {ret.get_status_display().lower()} and cannot be changed."
+    if action in {"approve", "send_back"} and ret.status != Return.Status.SUBMITTED:
+        return "Only a submitted return can be approved or returned."
+    if action == "approve":
+        return "You entered or submitted figures in this return, so someone else must approve it."
+    if action == "reopen":
+        return "Only an approved return can be reopened."
+    return "You may not do that."
+
+
+def values_visible_to(user, qs: QuerySet[Value] | None = None) -> QuerySet[Value]:
+    """Return the values the user may see: approved ones, and unapproved ones they answer for."""
+    qs = Value.objects.all() if qs is None else qs
+    role = role_of(user)
+    if role in {Role.REVIEWER, Role.ADMIN}:
+        return qs
+    if role == Role.LEAD:
+        return qs.filter(
+            Q(status=Value.Status.APPROVED) | Q(measure__owner_id__in=department_ids(user))
+        )
+    if role == Role.VIEWER:
+        return qs.filter(status=Value.Status.APPROVED)
+    return qs.none()
+
+
+def headlines_visible_to(user, qs: QuerySet[Headline] | None = None) -> QuerySet[Headline]:
+    qs = Headline.objects.all() if qs is None else qs
+    role = role_of(user)
+    if role in {Role.REVIEWER, Role.ADMIN}:
+        return qs
+    if role == Role.LEAD:
+        return qs.filter(
+            Q(status=Headline.Status.APPROVED) | Q(department_id__in=department_ids(user))
+        )
+    if role == Role.VIEWER:
+        return qs.filter(status=Headline.Status.APPROVED)
+    return qs.none()
+
+
+def may_administer(user) -> bool:
+    return role_of(user) == Role.ADMIN
+
+
+def require_admin(user) -> None:
+    if not may_administer(user):
+        raise PermissionDenied("Only admins may do this.")

@@ -1,0 +1,525 @@
+"""Workflow actions on returns (SPEC §5): each one atomic, permission-checked and audited.
+
+Every state change of a return goes through one function here. Each takes a row lock on
+the return first (`select_for_update`), so two people acting at once are serialised: the
+second sees the first one's result (a new version, or a new status) and is refused rather
+than overwriting it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from measures import access, notifications
+from measures.models import (
+    Area,
+    Department,
+    Headline,
+    Plan,
+    Priority,
+    ReportingPeriod,
+    Return,
+    ReturnEvent,
+    Value,
+)
+from measures.periods import Month, Period
+from measures.returns import (
+    ReturnRow,
+    return_headline_map,
+    return_headlines,
+    return_priorities,
+    return_rows,
+    return_values,
+    row_key,
+)
+from measures.validation import value_errors
+
+
+class WorkflowError(Exception):
+    """An action was refused; the message says why in words a person can act on."""
+
+
+class ReturnLocked(WorkflowError):
+    pass
+
+
+class ReturnConflict(WorkflowError):
+    """Someone else saved the return since this form was loaded."""
+
+    def __init__(self, message: str, changes: list[str]):
+        super().__init__(message)
+        self.changes = changes
+
+
+class ReturnInvalid(WorkflowError):
+    """Some figures cannot be saved; `errors` maps row keys (or field names) to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(f"{sum(len(v) for v in errors.values())} problem(s) to fix")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class ValueEntry:
+    """A figure as typed: `value` None means the row was left blank."""
+
+    measure_code: str
+    period: Period
+    value: Decimal | None
+    numerator: Decimal | None = None
+    denominator: Decimal | None = None
+    note: str = ""
+
+    @property
+    def key(self) -> str:
+        return row_key(self.measure_code, self.period)
+
+
+def _event(ret: Return, kind: str, actor, *, from_status: str, reason: str = "", changes=()):
+    ReturnEvent.objects.create(
+        return_obj=ret,
+        kind=kind,
+        from_status=from_status,
+        to_status=ret.status,
+        version=ret.version,
+        actor=actor,
+        reason=reason,
+        changes=list(changes),
+    )
+
+
+def _with_reason(obj, reason: str) -> None:
+    """Set the reason simple-history records with the next save or delete of `obj`."""
+    obj._change_reason = reason
+
+
+def _plain(number: Decimal | None) -> str | None:
+    return None if number is None else format(number.normalize(), "f")
+
+
+# --- reporting periods ----------------------------------------------------------------------
+
+
+def reporting_period_open(
+    *,
+    plan: Plan,
+    period: Period,
+    deadline: datetime.date,
+    area: Area | None = None,
+    actor=None,
+) -> ReportingPeriod:
+    """Open a reporting period: one return per department that owns measures in the plan.
+
+    Opening the same period again creates only the returns that are missing.
+    """
+    if actor is not None:
+        access.require_admin(actor)
+    if area is None:
+        area = Area.objects.filter(kind=Area.Kind.FORCE).order_by("pk").first()
+        if area is None:
+            raise WorkflowError("The plan has no force area to report on; add one first.")
+    with transaction.atomic():
+        reporting, _ = ReportingPeriod.objects.get_or_create(
+            plan=plan,
+            start=period.start.first_day,
+            end=period.end.first_day,
+            defaults={"deadline": deadline, "area": area, "opened_by": actor},
+        )
+        departments = Department.objects.filter(measures__priority__plan=plan).distinct()
+        existing = set(reporting.returns.values_list("department_id", flat=True))
+        for department in departments:
+            if department.pk in existing:
+                continue
+            ret = Return.objects.create(reporting_period=reporting, department=department)
+            _event(ret, ReturnEvent.Kind.OPENED, actor, from_status="")
+    return reporting
+
+
+def reporting_period_open_due(*, today: datetime.date, deadline_days: int = 21) -> list:
+    """Open, for every plan, the quarter that ended most recently (run daily by beat)."""
+    quarter_end = Month(today.year, today.month).shift(-1)
+    while quarter_end.month not in (3, 6, 9, 12):
+        quarter_end = quarter_end.shift(-1)
+    quarter = Period.range(quarter_end.shift(-2), quarter_end)
+    opened = []
+    for plan in Plan.objects.all():
+        if ReportingPeriod.objects.filter(
+            plan=plan, start=quarter.start.first_day, end=quarter.end.first_day
+        ).exists():
+            continue
+        deadline = quarter.end.last_day + datetime.timedelta(days=deadline_days)
+        opened.append(reporting_period_open(plan=plan, period=quarter, deadline=deadline))
+    return opened
+
+
+# --- saving -----------------------------------------------------------------------------------
+
+
+def _check_version(ret: Return, version: int) -> None:
+    if ret.version == version:
+        return
+    events = ReturnEvent.objects.filter(return_obj=ret, version__gt=version).select_related(
+        "actor"
+    )
+    changes = []
+    for event in events:
+        who = event.actor.get_username() if event.actor else "the system"
+        when = timezone.localtime(event.at).strftime("%d %b %Y %H:%M")
+        if event.changes:
+            changes += [f"{who} ({when}): {_describe(c)}" for c in event.changes]
+        else:
+            changes.append(f"{who} ({when}): {event.get_kind_display().lower()}")
+    raise ReturnConflict(
+        "Someone else changed this return after you opened it. Nothing you typed was saved; "
+        "the latest figures are shown below — re-enter your changes.",
+        changes,
+    )
+
+
+def _describe(change: dict) -> str:
+    old = change.get("old") if change.get("old") is not None else "(blank)"
+    new = change.get("new") if change.get("new") is not None else "(blank)"
+    return f"{change['label']} {change.get('field', 'value')} {old} → {new}"
+
+
+def return_save(
+    *,
+    return_id: int,
+    version: int,
+    entries: Iterable[ValueEntry],
+    headlines: dict[str, str] | None = None,
+    actor,
+) -> Return:
+    """Save draft figures and headlines; refuse a stale version or a locked return."""
+    entries = list(entries)
+    with transaction.atomic():
+        ret = access.return_for(actor, return_id, action="view", for_update=True)
+        if not ret.is_editable:
+            raise ReturnLocked(
+                f"This return is {ret.get_status_display().lower()}; its figures are locked"
+                + (" until it is reopened." if ret.status == Return.Status.APPROVED else ".")
+            )
+        if not access.can(actor, "edit", ret):
+            raise PermissionDenied(access.refusal_reason(actor, "edit", ret))
+        _check_version(ret, version)
+        rows = {row.key: row for row in return_rows(ret, with_context=False)}
+        errors = _entry_errors(entries, rows)
+        priorities = {p.code: p for p in return_priorities(ret)}
+        unknown = sorted(set(headlines or {}) - set(priorities))
+        if unknown:
+            errors.setdefault("headlines", []).append(
+                f"not a priority of this return: {', '.join(unknown)}"
+            )
+        if errors:
+            raise ReturnInvalid(errors)
+        changes = _write_values(ret, entries, rows, actor)
+        changes += _write_headlines(ret, headlines or {}, priorities, actor)
+        from_status = ret.status
+        ret.version += 1
+        ret.status = Return.Status.DRAFT
+        ret.save(update_fields=["version", "status", "updated_at"])
+        _event(ret, ReturnEvent.Kind.SAVED, actor, from_status=from_status, changes=changes)
+    return ret
+
+
+def _entry_errors(entries: list[ValueEntry], rows: dict[str, ReturnRow]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    seen = set()
+    for entry in entries:
+        row = rows.get(entry.key)
+        if row is None:
+            errors.setdefault(entry.key, []).append(
+                f"{entry.measure_code} for {entry.period.label} is not part of this return"
+            )
+            continue
+        if entry.key in seen:
+            errors.setdefault(entry.key, []).append("given twice")
+        seen.add(entry.key)
+        measure = row.measure
+        if entry.value is None and (entry.numerator is not None or entry.denominator is not None):
+            errors.setdefault(entry.key, []).append("enter the value as well as its parts")
+        problems = value_errors(
+            unit=measure.unit,
+            aggregation=measure.aggregation,
+            decimals=measure.decimals,
+            value=entry.value,
+            numerator=entry.numerator,
+            denominator=entry.denominator,
+            unit_name=measure.get_unit_display().lower(),
+        )
+        if problems:
+            errors.setdefault(entry.key, []).extend(problems)
+    return errors
+
+
+def _write_values(ret, entries, rows, actor) -> list[dict]:
+    """Create, change or clear the typed values; return the changes made."""
+    changes = []
+    area_id = ret.reporting_period.area_id
+    for entry in entries:
+        row = rows[entry.key]
+        stored = row.value
+        label = f"{row.measure.name}, {row.period.label}"
+        wanted = {
+            "value": entry.value,
+            "numerator": entry.numerator,
+            "denominator": entry.denominator,
+            "note": entry.note,
+        }
+        if stored is None and entry.value is None:
+            continue
+        if stored is not None and entry.value is None:
+            changes.append(
+                _change(row, label, "value", stored.value, None),
+            )
+            _with_reason(stored, "cleared in return")
+            stored.delete()
+            continue
+        if stored is None:
+            stored = Value(
+                measure=row.measure,
+                area_id=area_id,
+                start=row.period.start.first_day,
+                end=row.period.end.first_day,
+                source=row.measure.source,
+            )
+            changed = [name for name, new in wanted.items() if new not in (None, "")]
+            before = dict.fromkeys(wanted)
+        else:
+            changed = [name for name, new in wanted.items() if getattr(stored, name) != new]
+            before = {name: getattr(stored, name) for name in wanted}
+        if not changed and stored.pk is not None and stored.status == Value.Status.DRAFT:
+            continue
+        for name, new in wanted.items():
+            setattr(stored, name, new)
+        stored.status = Value.Status.DRAFT
+        stored.updated_by = actor
+        _with_reason(stored, f"return {ret.pk} saved")
+        stored.save()
+        for name in changed:
+            changes.append(_change(row, label, name, before[name], wanted[name]))
+    return changes
+
+
+def _change(row: ReturnRow, label: str, field: str, old, new) -> dict:
+    def text(value):
+        if isinstance(value, Decimal):
+            return _plain(value)
+        return value if value not in ("",) else None
+
+    return {
+        "kind": "value",
+        "measure": row.measure.code,
+        "period": row.period.notation,
+        "label": label,
+        "field": field,
+        "old": text(old),
+        "new": text(new),
+    }
+
+
+def _write_headlines(ret, headlines: dict[str, str], priorities: dict[str, Priority], actor):
+    changes = []
+    stored = return_headline_map(ret)
+    reporting = ret.reporting_period
+    for code, text in headlines.items():
+        priority = priorities[code]
+        text = (text or "").strip()
+        headline = stored.get(priority.pk)
+        old = headline.text if headline else None
+        if (old or "") == text:
+            continue
+        if headline is None:
+            headline = Headline(
+                priority=priority,
+                department_id=ret.department_id,
+                start=reporting.start,
+                end=reporting.end,
+            )
+        if not text:
+            _with_reason(headline, "cleared in return")
+            headline.delete()
+        else:
+            headline.text = text
+            headline.status = Headline.Status.DRAFT
+            _with_reason(headline, f"return {ret.pk} saved")
+            headline.save()
+        changes.append(
+            {
+                "kind": "headline",
+                "priority": code,
+                "label": f"Key Headlines: {priority.name}",
+                "field": "text",
+                "old": old,
+                "new": text or None,
+            }
+        )
+    return changes
+
+
+# --- transitions ------------------------------------------------------------------------------
+
+
+def submission_problems(ret: Return) -> dict[str, list[str]]:
+    """Return what stops the return being submitted: missing figures and unexplained warnings."""
+    problems: dict[str, list[str]] = {}
+    for row in return_rows(ret):
+        if row.value is None:
+            if row.required:
+                problems.setdefault(row.key, []).append(
+                    f"{row.measure.name}, {row.period.label}: enter a figure"
+                )
+            continue
+        if row.warnings and not row.value.note.strip():
+            problems.setdefault(row.key, []).append(
+                f"{row.measure.name}, {row.period.label}: {'; '.join(row.warnings)} — "
+                "add a note explaining it"
+            )
+    return problems
+
+
+def _set_status(ret: Return, status: str) -> None:
+    """Move the return's values and headlines to the status that goes with the return's."""
+    Value.objects.filter(return_values(ret)).update(status=status, updated_at=timezone.now())
+    Headline.objects.filter(return_headlines(ret)).update(status=status)
+
+
+def return_submit(*, return_id: int, actor, version: int | None = None) -> Return:
+    with transaction.atomic():
+        ret = access.return_for(actor, return_id, action="submit", for_update=True)
+        if version is not None:
+            _check_version(ret, version)
+        problems = submission_problems(ret)
+        if problems:
+            raise ReturnInvalid(problems)
+        from_status = ret.status
+        ret.status = Return.Status.SUBMITTED
+        ret.version += 1
+        ret.submitted_at, ret.submitted_by = timezone.now(), actor
+        ret.save(update_fields=["status", "version", "submitted_at", "submitted_by", "updated_at"])
+        _set_status(ret, Value.Status.SUBMITTED)
+        _event(ret, ReturnEvent.Kind.SUBMITTED, actor, from_status=from_status)
+        transaction.on_commit(lambda: notifications.return_submitted(ret))
+    return ret
+
+
+def _decide(*, return_id, actor, action, status, value_status, kind, reason="") -> Return:
+    if action != "approve" and not reason.strip():
+        raise ReturnInvalid({"reason": ["Give a reason: the lead will see it."]})
+    with transaction.atomic():
+        ret = access.return_for(actor, return_id, action=action, for_update=True)
+        from_status = ret.status
+        ret.status = status
+        ret.version += 1
+        ret.decided_at, ret.decided_by = timezone.now(), actor
+        ret.save(update_fields=["status", "version", "decided_at", "decided_by", "updated_at"])
+        _set_status(ret, value_status)
+        _event(ret, kind, actor, from_status=from_status, reason=reason.strip())
+        transaction.on_commit(lambda: notifications.return_decided(ret, kind, reason.strip()))
+    return ret
+
+
+def return_approve(*, return_id: int, actor) -> Return:
+    """Approve a submitted return (never by someone who entered or submitted its figures)."""
+    return _decide(
+        return_id=return_id,
+        actor=actor,
+        action="approve",
+        status=Return.Status.APPROVED,
+        value_status=Value.Status.APPROVED,
+        kind=ReturnEvent.Kind.APPROVED,
+    )
+
+
+def return_send_back(*, return_id: int, actor, reason: str) -> Return:
+    """Return a submitted return to its lead for changes, with a reason."""
+    return _decide(
+        return_id=return_id,
+        actor=actor,
+        action="send_back",
+        status=Return.Status.RETURNED,
+        value_status=Value.Status.DRAFT,
+        kind=ReturnEvent.Kind.RETURNED,
+        reason=reason,
+    )
+
+
+def return_reopen(*, return_id: int, actor, reason: str) -> Return:
+    """Reopen an approved return so its figures can be revised, with a reason."""
+    return _decide(
+        return_id=return_id,
+        actor=actor,
+        action="reopen",
+        status=Return.Status.REOPENED,
+        value_status=Value.Status.DRAFT,
+        kind=ReturnEvent.Kind.REOPENED,
+        reason=reason,
+    )
+
+
+def _reminder(ret: Return, *, overdue: bool):
+    return lambda: notifications.return_reminder(ret, overdue=overdue)
+
+
+# --- reminders ----------------------------------------------------------------------------------
+
+REMIND_DAYS_BEFORE = 3
+
+
+def return_reminders_send(*, today: datetime.date) -> int:
+    """E-mail the leads of returns due within 3 days or overdue, at most once a day each."""
+    horizon = today + datetime.timedelta(days=REMIND_DAYS_BEFORE)
+    sent = 0
+    candidates = Return.objects.filter(
+        status__in=Return.EDITABLE, reporting_period__deadline__lte=horizon
+    ).exclude(last_reminded_on=today)
+    for return_id in candidates.values_list("pk", flat=True):
+        with transaction.atomic():
+            # Re-read under a lock so that two beat runs at once send one reminder, not two.
+            ret = (
+                Return.objects.select_for_update(skip_locked=True)
+                .select_related("reporting_period", "department")
+                .filter(pk=return_id, status__in=Return.EDITABLE)
+                .exclude(last_reminded_on=today)
+                .first()
+            )
+            if ret is None:
+                continue
+            ret.last_reminded_on = today
+            ret.save(update_fields=["last_reminded_on"])
+            overdue = ret.reporting_period.deadline < today
+            _event(
+                ret,
+                ReturnEvent.Kind.REMINDED,
+                None,
+                from_status=ret.status,
+                reason="overdue" if overdue else "due soon",
+            )
+            transaction.on_commit(_reminder(ret, overdue=overdue))
+            sent += 1
+    return sent
+
+
+__all__ = [
+    "ReturnConflict",
+    "ReturnInvalid",
+    "ReturnLocked",
+    "ValueEntry",
+    "WorkflowError",
+    "reporting_period_open",
+    "reporting_period_open_due",
+    "return_approve",
+    "return_reminders_send",
+    "return_reopen",
+    "return_save",
+    "return_send_back",
+    "return_submit",
+    "submission_problems",
+]
