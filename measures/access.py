@@ -137,6 +137,14 @@ def values_visible_to(user, qs: QuerySet[Value] | None = None) -> QuerySet[Value
     return qs.none()
 
 
+def sees_unapproved(user, measure) -> bool:
+    """Return whether the user may see the measure's unapproved figures and their history."""
+    role = role_of(user)
+    return role in {Role.REVIEWER, Role.ADMIN} or (
+        role == Role.LEAD and measure.owner_id in department_ids(user)
+    )
+
+
 def headlines_visible_to(user, qs: QuerySet[Headline] | None = None) -> QuerySet[Headline]:
     qs = Headline.objects.all() if qs is None else qs
     role = role_of(user)

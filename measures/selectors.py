@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Max, QuerySet
 
-from measures import figures
+from measures import access, figures
 from measures.models import Area, Measure, Plan, Value
 from measures.periods import Month, Period
 
@@ -64,20 +64,24 @@ def series_for(
     measures: Iterable[Measure],
     areas: Iterable[Area],
     approved_only: bool = False,
+    user=None,
 ) -> dict[tuple[int, int], MeasureSeries]:
-    """Return the series of every (measure, area) pair, keyed by their ids, in one query."""
+    """Return the series of every (measure, area) pair, keyed by their ids, in one query.
+
+    Given a user, only the values that user may see are read (SPEC §1): a lead does not
+    see another department's unapproved figures.
+    """
     measures = list(measures)
     areas = list(areas)
     by_id_measure = {m.pk: m for m in measures}
     by_id_area = {a.pk: a for a in areas}
     observations: dict[tuple[int, int], list] = defaultdict(list)
     statuses: dict[tuple[int, int], dict[Period, str]] = defaultdict(dict)
-    rows = (
-        values_queryset(approved_only=approved_only)
-        .filter(measure_id__in=by_id_measure, area_id__in=by_id_area)
-        .values_list(
-            "measure_id", "area_id", "start", "end", "value", "numerator", "denominator", "status"
-        )
+    qs = values_queryset(approved_only=approved_only)
+    if user is not None:
+        qs = access.values_visible_to(user, qs)
+    rows = qs.filter(measure_id__in=by_id_measure, area_id__in=by_id_area).values_list(
+        "measure_id", "area_id", "start", "end", "value", "numerator", "denominator", "status"
     )
     for measure_id, area_id, start, end, value, numerator, denominator, status in rows:
         period = Period.range(Month.from_date(start), Month.from_date(end))
@@ -115,8 +119,9 @@ def measures_of(*, plan: Plan | None = None) -> QuerySet[Measure]:
 class SeriesBook:
     """Series fetched once and reused: a page that builds several tables reads values once."""
 
-    def __init__(self, *, approved_only: bool = False):
+    def __init__(self, *, approved_only: bool = False, user=None):
         self.approved_only = approved_only
+        self.user = user
         self._series: dict[tuple[int, int], MeasureSeries] = {}
 
     def fetch(
@@ -128,7 +133,10 @@ class SeriesBook:
         if missing_measures:
             self._series.update(
                 series_for(
-                    measures=missing_measures, areas=areas, approved_only=self.approved_only
+                    measures=missing_measures,
+                    areas=areas,
+                    approved_only=self.approved_only,
+                    user=self.user,
                 )
             )
         return {(m.pk, a.pk): self._series[(m.pk, a.pk)] for m in measures for a in areas}

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from measures import access, notifications
 from measures.models import (
@@ -95,8 +96,9 @@ def _event(ret: Return, kind: str, actor, *, from_status: str, reason: str = "",
     )
 
 
-def _with_reason(obj, reason: str) -> None:
-    """Set the reason simple-history records with the next save or delete of `obj`."""
+def _audited(obj, actor, reason: str) -> None:
+    """Set who and why simple-history records with the next save or delete of `obj`."""
+    obj._history_user = actor
     obj._change_reason = reason
 
 
@@ -140,6 +142,27 @@ def reporting_period_open(
             ret = Return.objects.create(reporting_period=reporting, department=department)
             _event(ret, ReturnEvent.Kind.OPENED, actor, from_status="")
     return reporting
+
+
+def reporting_period_mark_approved(*, reporting: ReportingPeriod, reason: str) -> int:
+    """Record every return of a period as approved outside the app (a bulk load of history).
+
+    Used when a period's figures were approved before the force used this system (the
+    demo's published quarter): the values themselves are loaded with `import_values
+    --approve`. Returns already approved are left alone; the count changed is returned.
+    """
+    changed = 0
+    with transaction.atomic():
+        for ret in reporting.returns.select_for_update().exclude(status=Return.Status.APPROVED):
+            from_status = ret.status
+            ret.status = Return.Status.APPROVED
+            ret.version += 1
+            ret.decided_at = timezone.now()
+            ret.save(update_fields=["status", "version", "decided_at", "updated_at"])
+            _set_status(ret, Value.Status.APPROVED, actor=None, reason=reason)
+            _event(ret, ReturnEvent.Kind.APPROVED, None, from_status=from_status, reason=reason)
+            changed += 1
+    return changed
 
 
 def reporting_period_open_due(*, today: datetime.date, deadline_days: int = 21) -> list:
@@ -279,7 +302,7 @@ def _write_values(ret, entries, rows, actor) -> list[dict]:
             changes.append(
                 _change(row, label, "value", stored.value, None),
             )
-            _with_reason(stored, "cleared in return")
+            _audited(stored, actor, "cleared in return")
             stored.delete()
             continue
         if stored is None:
@@ -301,7 +324,7 @@ def _write_values(ret, entries, rows, actor) -> list[dict]:
             setattr(stored, name, new)
         stored.status = Value.Status.DRAFT
         stored.updated_by = actor
-        _with_reason(stored, f"return {ret.pk} saved")
+        _audited(stored, actor, f"return {ret.pk} saved")
         stored.save()
         for name in changed:
             changes.append(_change(row, label, name, before[name], wanted[name]))
@@ -344,12 +367,12 @@ def _write_headlines(ret, headlines: dict[str, str], priorities: dict[str, Prior
                 end=reporting.end,
             )
         if not text:
-            _with_reason(headline, "cleared in return")
+            _audited(headline, actor, "cleared in return")
             headline.delete()
         else:
             headline.text = text
             headline.status = Headline.Status.DRAFT
-            _with_reason(headline, f"return {ret.pk} saved")
+            _audited(headline, actor, f"return {ret.pk} saved")
             headline.save()
         changes.append(
             {
@@ -385,10 +408,27 @@ def submission_problems(ret: Return) -> dict[str, list[str]]:
     return problems
 
 
-def _set_status(ret: Return, status: str) -> None:
-    """Move the return's values and headlines to the status that goes with the return's."""
-    Value.objects.filter(return_values(ret)).update(status=status, updated_at=timezone.now())
-    Headline.objects.filter(return_headlines(ret)).update(status=status)
+def _set_status(ret: Return, status: str, *, actor, reason: str) -> None:
+    """Move the return's values and headlines to the status that goes with the return's.
+
+    Done in bulk, with a history row per value so each figure's own history shows when
+    it was submitted, approved or reopened, and by whom.
+    """
+    now = timezone.now()
+    for model, fields in ((Value, ["status", "updated_at"]), (Headline, ["status", "updated_at"])):
+        query = return_values(ret) if model is Value else return_headlines(ret)
+        rows = list(model.objects.filter(query).exclude(status=status))
+        for row in rows:
+            row.status, row.updated_at = status, now
+        if rows:
+            bulk_update_with_history(
+                rows,
+                model,
+                fields,
+                batch_size=1000,
+                default_user=actor,
+                default_change_reason=reason,
+            )
 
 
 def return_submit(*, return_id: int, actor, version: int | None = None) -> Return:
@@ -404,7 +444,7 @@ def return_submit(*, return_id: int, actor, version: int | None = None) -> Retur
         ret.version += 1
         ret.submitted_at, ret.submitted_by = timezone.now(), actor
         ret.save(update_fields=["status", "version", "submitted_at", "submitted_by", "updated_at"])
-        _set_status(ret, Value.Status.SUBMITTED)
+        _set_status(ret, Value.Status.SUBMITTED, actor=actor, reason=f"return {ret.pk} submitted")
         _event(ret, ReturnEvent.Kind.SUBMITTED, actor, from_status=from_status)
         transaction.on_commit(lambda: notifications.return_submitted(ret))
     return ret
@@ -420,7 +460,7 @@ def _decide(*, return_id, actor, action, status, value_status, kind, reason="") 
         ret.version += 1
         ret.decided_at, ret.decided_by = timezone.now(), actor
         ret.save(update_fields=["status", "version", "decided_at", "decided_by", "updated_at"])
-        _set_status(ret, value_status)
+        _set_status(ret, value_status, actor=actor, reason=f"return {ret.pk} {kind}")
         _event(ret, kind, actor, from_status=from_status, reason=reason.strip())
         transaction.on_commit(lambda: notifications.return_decided(ret, kind, reason.strip()))
     return ret

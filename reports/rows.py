@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from measures import access
 from measures.models import Area, Headline, Measure, Target
 from measures.periods import Month, Period
 from measures.selectors import MeasureSeries, SeriesBook
@@ -340,7 +341,7 @@ class Section:
 
 
 def report_sections(
-    *, plan, area: Area, month: Month, approved_only: bool = False
+    *, plan, area: Area, month: Month, approved_only: bool = False, user=None
 ) -> list[Section]:
     """Return the report's sections, one per priority, with every table its measures call for.
 
@@ -354,7 +355,7 @@ def report_sections(
         .order_by("priority__position", "position")
     ]
     national = area.national()
-    book = SeriesBook(approved_only=approved_only)
+    book = SeriesBook(approved_only=approved_only, user=user)
     book.fetch(measures, [area] + ([national] if national and national != area else []))
     quarter = Period.range(month.shift(-2), month)
     headline_qs = Headline.objects.filter(
@@ -362,6 +363,8 @@ def report_sections(
     )
     if approved_only:
         headline_qs = headline_qs.filter(status=Headline.Status.APPROVED)
+    if user is not None:
+        headline_qs = access.headlines_visible_to(user, headline_qs)
     headlines = {h.priority_id: h for h in headline_qs}
     with_targets = set(
         Target.objects.filter(measure__in=measures, baseline_start__isnull=False).values_list(

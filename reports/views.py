@@ -7,10 +7,11 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import get_object_or_404, render
 from django_filters.views import FilterView
 
+from measures import access
 from measures.access import role_of
 from measures.models import Area, Measure, Plan, Profile, Value
 from measures.periods import Period
-from measures.selectors import latest_data_month, measures_of, series_for
+from measures.selectors import SeriesBook, latest_data_month, measures_of, series_for
 from reports import rows, tables
 from reports.exports import EXPORT_FORMATS, export_response
 from reports.filters import FigureFilter
@@ -51,7 +52,7 @@ class FigureTableView(LoginRequiredMixin, FilterView):
         kwargs["data"] = data
         return kwargs
 
-    def build(self, *, measures, area, month, approved_only) -> list[rows.TableData]:
+    def build(self, *, measures, area, month, approved_only, book) -> list[rows.TableData]:
         raise NotImplementedError
 
     def get_tables(self) -> list[tables.FigureTable]:
@@ -65,11 +66,13 @@ class FigureTableView(LoginRequiredMixin, FilterView):
         if area is None or month is None:
             return []
         self.area, self.month = area, month
+        approved_only = cleaned.get("status") == "approved"
         built = self.build(
             measures=list(self.object_list),
             area=area,
             month=month,
-            approved_only=cleaned.get("status") == "approved",
+            approved_only=approved_only,
+            book=SeriesBook(approved_only=approved_only, user=self.request.user),
         )
         result = []
         for data in built:
@@ -219,6 +222,7 @@ def report_preview(request):
                     area=area,
                     month=month,
                     approved_only=cleaned.get("status") == "approved",
+                    user=request.user,
                 )
             ]
     return render(
@@ -240,25 +244,31 @@ def measure_detail(request, code: str):
     measure = get_object_or_404(Measure.objects.select_related("priority", "owner"), code=code)
     area_code = request.GET.get("area")
     area = get_object_or_404(Area, code=area_code) if area_code else default_area()
-    values = (
+    values = access.values_visible_to(
+        request.user,
         Value.objects.filter(measure=measure, area=area).order_by("-end", "-start")
         if area
-        else Value.objects.none()
+        else Value.objects.none(),
     )
     month = latest_data_month(plan=measure.priority.plan)
     comparisons = []
     if area and month:
-        series = series_for(measures=[measure], areas=[area])[(measure.pk, area.pk)]
+        series = series_for(measures=[measure], areas=[area], user=request.user)[
+            (measure.pk, area.pk)
+        ]
         rolling = Period.rolling_twelve(month)
         ytd = Period.financial_year_to_date(month)
         comparisons = [
             ("Rolling 12 months", series.compare(rolling.shift(-12), rolling)),
             ("Financial year to date", series.compare(ytd.shift(-12), ytd)),
         ]
+    # The history shows drafts' old and new figures: only for those who may see drafts.
     history = (
         Value.history.filter(measure_id=measure.pk)
         .select_related("history_user", "area")
         .order_by("-history_date")[:50]
+        if access.sees_unapproved(request.user, measure)
+        else None
     )
     return render(
         request,

@@ -1,15 +1,24 @@
+import datetime
 from pathlib import Path
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from measures import services
 from measures.importers import headlines_import, load_structured_file
+from measures.models import Plan
+from measures.periods import parse_period
 
 DEMO = Path(__file__).resolve().parents[2] / "demo"
+PUBLISHED = ("2022/23-Q3", datetime.date(2023, 1, 20))
+NEXT = ("2022/23-Q4", datetime.date(2023, 4, 21))
 
 
 class Command(BaseCommand):
-    help = "Load the seed report's plan, all its figures (approved) and its Key Headlines."
+    help = (
+        "Load the seed report's plan, all its figures and Key Headlines (approved, as in the "
+        "published Q3 2022/23 report), and open Q4 2022/23 for returns. Safe to run again."
+    )
 
     def handle(self, *args, **options):
         call_command("import_plan", DEMO / "plan.yaml", stdout=self.stdout, stderr=self.stderr)
@@ -25,3 +34,16 @@ class Command(BaseCommand):
             data=load_structured_file(DEMO / "headlines.yaml"), approve=True
         )
         self.stdout.write(self.style.SUCCESS(f"headlines.yaml: {summary}"))
+        plan = Plan.objects.get(code="pcp-2021-25")
+        notation, deadline = PUBLISHED
+        published = services.reporting_period_open(
+            plan=plan, period=parse_period(notation), deadline=deadline
+        )
+        services.reporting_period_mark_approved(
+            reporting=published, reason="approved for the published Q3 2022/23 report"
+        )
+        notation, deadline = NEXT
+        services.reporting_period_open(plan=plan, period=parse_period(notation), deadline=deadline)
+        self.stdout.write(
+            self.style.SUCCESS(f"returns: {PUBLISHED[0]} approved, {NEXT[0]} open for entry")
+        )
