@@ -557,3 +557,93 @@ class ReturnEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} v{self.version} by {self.actor or 'system'}"
+
+
+class DerivedFigure(models.Model):
+    """Materialised figures for one measure, area and month (SPEC §6), kept by `engine`.
+
+    One row per month that has a monthly value, per scope: "all" values, or "approved"
+    values only. Rolling twelve months and financial year to date end with the row's month;
+    the base columns are the same windows a year earlier.
+    """
+
+    class Scope(models.TextChoices):
+        ALL = "all", "Approved and provisional"
+        APPROVED = "approved", "Approved only"
+
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="+")
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    month = models.DateField()
+    month_index = models.IntegerField(help_text="year × 12 + month − 1")
+    value = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    r12_value = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    r12_numerator = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    r12_denominator = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    r12_months = models.PositiveSmallIntegerField()
+    r12_base_value = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    r12_base_months = models.PositiveSmallIntegerField(null=True)
+    r12_change = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    r12_change_pct = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    fytd_value = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    fytd_months = models.PositiveSmallIntegerField()
+    fytd_required = models.PositiveSmallIntegerField()
+    fytd_base_value = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    fytd_base_months = models.PositiveSmallIntegerField(null=True)
+    fytd_change = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    fytd_change_pct = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    approved = models.BooleanField(help_text="Every value in the windows is approved.")
+    spc_centre = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    spc_lower = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    spc_upper = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    spc_signals = models.CharField(max_length=100, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure", "area", "scope", "month_index"],
+                name="derived_one_per_measure_area_scope_month",
+            )
+        ]
+        indexes = [models.Index(fields=["scope", "month_index"], name="derived_scope_month_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.measure_id}/{self.area_id} {self.month:%Y-%m} ({self.scope})"
+
+
+class PendingRecompute(models.Model):
+    """A measure whose derived figures are stale: written in the same transaction as the cause.
+
+    The recompute task deletes it when done; the periodic sweep picks up any that a lost
+    task (broker down, worker killed) left behind, so nothing stays stale.
+    """
+
+    measure = models.OneToOneField(Measure, on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"recompute {self.measure_id} since {self.requested_at:%Y-%m-%d %H:%M}"
+
+
+class RecomputeRun(models.Model):
+    """The outcome of one recompute task, for operators and for tests."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    task_id = models.CharField(max_length=64, blank=True)
+    measure_ids = models.JSONField(default=list, blank=True, help_text="Empty means all.")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
+    rows = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"recompute {self.outcome} at {self.started_at:%Y-%m-%d %H:%M}"
