@@ -61,8 +61,7 @@ def derived_select_sql(*, scope: str, measure_filter: str = "") -> str:
         [
             "CASE WHEN s.value < s.spc_lower OR s.value > s.spc_upper "
             "THEN 'beyond_limits,' ELSE '' END",
-            f"CASE WHEN s.side = 1 AND s.run_length >= {RUN_LENGTH} "
-            "THEN 'run_above,' ELSE '' END",
+            f"CASE WHEN s.side = 1 AND s.run_length >= {RUN_LENGTH} THEN 'run_above,' ELSE '' END",
             f"CASE WHEN s.side = -1 AND s.run_length >= {RUN_LENGTH} "
             "THEN 'run_below,' ELSE '' END",
             # A trend of six points is five steps the same way.
@@ -102,8 +101,11 @@ f AS (
         CASE agg WHEN 'sum' THEN r12_sum WHEN 'mean' THEN r12_mean WHEN 'latest' THEN value
                  WHEN 'ratio' THEN r12_num * 100.0 / NULLIF(r12_den, 0) END AS r12,
         r12_num, r12_den, r12_n, r12_ok,
+        -- April's year to date is one month: its stored value, as figures.figure_for does.
         CASE agg WHEN 'sum' THEN fy_sum WHEN 'mean' THEN fy_mean WHEN 'latest' THEN value
-                 WHEN 'ratio' THEN fy_num * 100.0 / NULLIF(fy_den, 0) END AS fy,
+                 WHEN 'ratio' THEN CASE WHEN mi % 12 = 3 THEN value
+                                        ELSE fy_num * 100.0 / NULLIF(fy_den, 0) END
+                 END AS fy,
         fy_n, fy_ok, mi - ((mi - 3) / 12) * 12 - 2 AS fy_required,
         AVG(value) OVER history AS spc_centre,
         AVG(moving_range) OVER history AS spc_mean_range,

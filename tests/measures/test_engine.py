@@ -1,0 +1,191 @@
+"""The derived-figures engine gives exactly the figures of the pure functions (SPEC §4, §6)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from measures import engine, figures
+from measures.models import Area, DerivedFigure, Measure, Value
+from measures.periods import Month, Period
+
+FIRST = Month(2019, 1)
+MONTHS = 48  # 2019-01 .. 2022-12: four financial-year boundaries
+
+
+def close(a: Decimal | None, b: Decimal | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(Decimal(a) - Decimal(b)) < Decimal("0.0001")
+
+
+series_strategy = st.lists(
+    st.one_of(st.none(), st.integers(0, 50)), min_size=MONTHS, max_size=MONTHS
+)
+
+
+def store(measure: Measure, area: Area, values: list[int | None], *, ratio: bool) -> None:
+    Value.objects.filter(measure=measure).delete()
+    rows = []
+    for i, number in enumerate(values):
+        if number is None:
+            continue
+        month = FIRST.shift(i)
+        denominator = Decimal(number + 50) if ratio else None
+        numerator = Decimal(number) if ratio else None
+        value = (
+            (numerator / denominator * 100).quantize(Decimal("0.0001"))
+            if ratio
+            else Decimal(number)
+        )
+        rows.append(
+            Value(
+                measure=measure,
+                area=area,
+                start=month.first_day,
+                end=month.first_day,
+                value=value,
+                numerator=numerator,
+                denominator=denominator,
+                status="approved" if i % 5 else "draft",
+            )
+        )
+    Value.objects.bulk_create(rows)
+
+
+def pure_series(measure: Measure, area: Area, *, approved_only: bool) -> figures.Series:
+    qs = Value.objects.filter(measure=measure, area=area)
+    if approved_only:
+        qs = qs.filter(status="approved")
+    return figures.Series(
+        (v.period, figures.Observation(v.value, v.numerator, v.denominator)) for v in qs
+    )
+
+
+@pytest.mark.parametrize("aggregation", ["sum", "ratio", "mean", "latest"])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(values=series_strategy)
+def test_engine_matches_the_pure_functions(small_plan, aggregation, values):
+    measure = Measure.objects.get(code="t-assaults")
+    measure.aggregation = aggregation
+    measure.unit = "percent" if aggregation == "ratio" else "count"
+    measure.save()
+    area = Area.objects.get(code="force")
+    store(measure, area, values, ratio=aggregation == "ratio")
+
+    engine.recompute([measure.pk])
+
+    for scope in ("all", "approved"):
+        series = pure_series(measure, area, approved_only=scope == "approved")
+        rows = DerivedFigure.objects.filter(measure=measure, area=area, scope=scope)
+        assert rows.count() == len(series.monthly())
+        for row in rows:
+            month = Month.from_index(row.month_index)
+            assert row.month == month.first_day
+            rolling = Period.rolling_twelve(month)
+            ytd = Period.financial_year_to_date(month)
+            r12 = figures.figure_for(series, rolling, aggregation)
+            r12_base = figures.figure_for(series, rolling.shift(-12), aggregation)
+            fytd = figures.figure_for(series, ytd, aggregation)
+            fytd_base = figures.figure_for(series, ytd.shift(-12), aggregation)
+            assert close(row.r12_value, r12.value), (month, row.r12_value, r12)
+            assert row.r12_months == r12.months_present
+            assert close(row.fytd_value, fytd.value), (month, row.fytd_value, fytd)
+            assert (row.fytd_months, row.fytd_required) == (
+                fytd.months_present,
+                fytd.months_required,
+            )
+            if (row.r12_base_months or 0) and r12_base.value is not None:
+                # The base is read from the row a year earlier, which exists only when that
+                # month itself has a value; otherwise the engine leaves it empty.
+                assert close(row.r12_base_value, r12_base.value)
+                assert close(row.r12_change_pct, figures.change_pct(r12_base.value, r12.value))
+            if row.fytd_base_months:
+                assert close(row.fytd_base_value, fytd_base.value)
+                assert close(row.fytd_change_pct, figures.change_pct(fytd_base.value, fytd.value))
+
+
+def test_a_zero_base_gives_no_percentage_change(small_plan):
+    measure = Measure.objects.get(code="t-assaults")
+    area = Area.objects.get(code="force")
+    store(measure, area, [0] * 12 + [3] * 12 + [None] * 24, ratio=False)
+
+    engine.recompute([measure.pk])
+
+    row = DerivedFigure.objects.get(
+        measure=measure, scope="all", month_index=Month(2020, 12).index
+    )
+    assert (row.r12_base_value, row.r12_value, row.r12_change) == (0, 36, 36)
+    assert row.r12_change_pct is None
+
+
+def test_the_financial_year_restarts_on_1_april(small_plan):
+    measure = Measure.objects.get(code="t-assaults")
+    area = Area.objects.get(code="force")
+    store(measure, area, [1] * MONTHS, ratio=False)
+
+    engine.recompute([measure.pk])
+
+    def fytd(year, month):
+        row = DerivedFigure.objects.get(
+            measure=measure, scope="all", month_index=Month(year, month).index
+        )
+        return row.fytd_value, row.fytd_required
+
+    assert fytd(2021, 3) == (12, 12)
+    assert fytd(2021, 4) == (1, 1)
+    assert fytd(2021, 12) == (9, 9)
+
+
+def test_recompute_is_idempotent_and_replaces_rows(small_plan):
+    measure = Measure.objects.get(code="t-assaults")
+    area = Area.objects.get(code="force")
+    store(measure, area, [2] * MONTHS, ratio=False)
+
+    first = engine.recompute([measure.pk])
+    snapshot = list(DerivedFigure.objects.order_by("pk").values_list("month_index", "r12_value"))
+    second = engine.recompute([measure.pk])
+
+    assert first == second == DerivedFigure.objects.count() == MONTHS + 38  # 10 drafts
+    again = list(DerivedFigure.objects.order_by("pk").values_list("month_index", "r12_value"))
+    assert sorted(again) == sorted(snapshot)
+
+
+def test_recompute_issues_the_same_few_queries_whatever_the_size(small_plan):
+    measure = Measure.objects.get(code="t-assaults")
+    area = Area.objects.get(code="force")
+    store(measure, area, [2] * 6 + [None] * (MONTHS - 6), ratio=False)
+    with CaptureQueriesContext(connection) as small:
+        engine.recompute()
+    store(measure, area, [2] * MONTHS, ratio=False)
+    with CaptureQueriesContext(connection) as large:
+        engine.recompute()
+    assert len(small) == len(large) <= 10
+
+
+def test_spc_flags_a_spike_beyond_the_limits(small_plan):
+    measure = Measure.objects.get(code="t-assaults")
+    area = Area.objects.get(code="force")
+    values = [10, 11] * 15 + [40] + [None] * (MONTHS - 31)
+    store(measure, area, values, ratio=False)
+
+    engine.recompute([measure.pk])
+
+    spike = DerivedFigure.objects.get(
+        measure=measure, scope="all", month_index=FIRST.shift(30).index
+    )
+    assert "beyond_limits" in spike.spc_signals
+    assert spike.spc_lower < 10 < 11 < spike.spc_upper < 40
+    calm = DerivedFigure.objects.get(
+        measure=measure, scope="all", month_index=FIRST.shift(29).index
+    )
+    assert "beyond_limits" not in calm.spc_signals
