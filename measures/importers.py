@@ -35,6 +35,7 @@ from measures.models import (
     Value,
 )
 from measures.periods import Month, Period, PeriodError, parse_period
+from measures.recompute import recompute_mark
 from measures.validation import value_errors
 
 VALUE_COLUMNS = ("measure", "area", "period", "value")
@@ -394,6 +395,7 @@ def values_import(
                 default_change_reason=reason,
             )
         summary.created, summary.updated = len(to_create), len(to_update)
+        recompute_mark({v.measure_id for v in to_create + to_update})
     return summary
 
 

@@ -31,10 +31,12 @@ from measures.models import (
     Value,
 )
 from measures.periods import Month, Period
+from measures.recompute import recompute_mark
 from measures.returns import (
     ReturnRow,
     return_headline_map,
     return_headlines,
+    return_measures,
     return_priorities,
     return_rows,
     return_values,
@@ -160,6 +162,7 @@ def reporting_period_mark_approved(*, reporting: ReportingPeriod, reason: str) -
             ret.decided_at = timezone.now()
             ret.save(update_fields=["status", "version", "decided_at", "updated_at"])
             _set_status(ret, Value.Status.APPROVED, actor=None, reason=reason)
+            recompute_mark(m.pk for m in return_measures(ret))
             _event(ret, ReturnEvent.Kind.APPROVED, None, from_status=from_status, reason=reason)
             changed += 1
     return changed
@@ -249,6 +252,8 @@ def return_save(
         ret.status = Return.Status.DRAFT
         ret.save(update_fields=["version", "status", "updated_at"])
         _event(ret, ReturnEvent.Kind.SAVED, actor, from_status=from_status, changes=changes)
+        changed = {c["measure"] for c in changes if c["kind"] == "value"}
+        recompute_mark(row.measure.pk for row in rows.values() if row.measure.code in changed)
     return ret
 
 
@@ -462,6 +467,10 @@ def _decide(*, return_id, actor, action, status, value_status, kind, reason="") 
         ret.save(update_fields=["status", "version", "decided_at", "decided_by", "updated_at"])
         _set_status(ret, value_status, actor=actor, reason=f"return {ret.pk} {kind}")
         _event(ret, kind, actor, from_status=from_status, reason=reason.strip())
+        if kind in (ReturnEvent.Kind.APPROVED, ReturnEvent.Kind.REOPENED):
+            # Approved-only figures change both ways; marked in this transaction, so the
+            # recompute cannot be lost even if enqueueing it after commit fails.
+            recompute_mark(m.pk for m in return_measures(ret))
         transaction.on_commit(lambda: notifications.return_decided(ret, kind, reason.strip()))
     return ret
 

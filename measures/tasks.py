@@ -1,20 +1,52 @@
-"""Scheduled and background tasks: each calls a service and is safe to run again."""
+"""Background and scheduled tasks: each takes ids, calls a service, and is safe to re-run."""
 
 from __future__ import annotations
 
+import time
+
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
-from measures import services
+from measures import recompute, services
+
+RETRY = {"max_retries": 3, "default_retry_delay": 10}
 
 
-@shared_task(acks_late=True, max_retries=3, default_retry_delay=60)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **RETRY)
+def recompute_measures_task(self, measure_ids: list[int] | None = None) -> int:
+    """Recompute the derived figures of the measures (all when None)."""
+    pause = getattr(settings, "RECOMPUTE_FAULT_PAUSE_SECONDS", 0)
+    if pause:
+        # Fault injection for the worker-killed test: hold the task open long enough to kill.
+        time.sleep(pause)
+    try:
+        run = recompute.recompute_run(measure_ids, task_id=self.request.id or "")
+    except Exception as exc:
+        raise self.retry(exc=exc) from exc
+    return run.rows
+
+
+@shared_task(acks_late=True, **RETRY)
+def recompute_pending_task() -> int:
+    """Recompute whatever is still marked stale (every minute)."""
+    run = recompute.recompute_sweep()
+    return run.rows if run else 0
+
+
+@shared_task(acks_late=True, **RETRY)
+def recompute_all_task() -> int:
+    """Recompute every derived figure (nightly)."""
+    return recompute.recompute_run(None).rows
+
+
+@shared_task(acks_late=True, **RETRY)
 def send_return_reminders_task() -> int:
     """E-mail reminders for returns due within 3 days and overdue ones (once a day each)."""
     return services.return_reminders_send(today=timezone.localdate())
 
 
-@shared_task(acks_late=True, max_retries=3, default_retry_delay=60)
+@shared_task(acks_late=True, **RETRY)
 def open_due_reporting_periods_task() -> int:
     """Open the quarter that has just ended, for every plan, if nobody has yet."""
     return len(services.reporting_period_open_due(today=timezone.localdate()))

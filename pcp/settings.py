@@ -8,6 +8,7 @@ tasks run in process.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -134,7 +135,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 3,
     "socket_connect_timeout": 3,
     "max_retries": 1,
+    # How long an unacknowledged task waits before Redis hands it to another worker.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
@@ -188,12 +193,22 @@ LOGGING = {
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 CELERY_BEAT_SCHEDULE = {
+    "recompute-pending": {
+        "task": "measures.tasks.recompute_pending_task",
+        "schedule": 60,
+    },
+    "recompute-all-nightly": {
+        "task": "measures.tasks.recompute_all_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
     "return-reminders": {
         "task": "measures.tasks.send_return_reminders_task",
-        "schedule": 60 * 60 * 6,
+        "schedule": crontab(hour=7, minute=0),
     },
     "open-due-reporting-periods": {
         "task": "measures.tasks.open_due_reporting_periods_task",
-        "schedule": 60 * 60 * 24,
+        "schedule": crontab(hour=6, minute=0),
     },
 }
+# Fault injection for tests: make the recompute task pause before working (seconds).
+RECOMPUTE_FAULT_PAUSE_SECONDS = env.float("RECOMPUTE_FAULT_PAUSE_SECONDS", default=0)

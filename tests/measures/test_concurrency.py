@@ -49,7 +49,7 @@ def run_together(functions):
         try:
             barrier.wait()
             results[index] = function()
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test inspects
+        except Exception as exc:  # the outcome is what the test inspects
             results[index] = exc
         finally:
             connections.close_all()
@@ -86,12 +86,14 @@ def test_twenty_concurrent_saves_of_one_version_let_exactly_one_through(setting)
 
 
 def test_an_edit_racing_an_approval_never_lands_after_it(setting):
-    ret, alice, admin, charlie = setting
+    ret, alice, _, charlie = setting
+    return_id = ret.pk
     entries = [
-        ValueEntry("t-assaults", parse_period(f"2022-{m}"), Decimal(10)) for m in ("10", "11", "12")
+        ValueEntry("t-assaults", parse_period(f"2022-{m}"), Decimal(10))
+        for m in ("10", "11", "12")
     ]
-    ret = services.return_save(return_id=ret.pk, version=1, entries=entries, actor=alice)
-    ret = services.return_submit(return_id=ret.pk, actor=alice)
+    ret = services.return_save(return_id=return_id, version=1, entries=entries, actor=alice)
+    ret = services.return_submit(return_id=return_id, actor=alice)
 
     for attempt in range(5):
         # Reopen between rounds so that each round races an approval against an edit.
@@ -100,12 +102,12 @@ def test_an_edit_racing_an_approval_never_lands_after_it(setting):
             ret = services.return_submit(return_id=ret.pk, actor=alice)
         version = ret.version
         edit = lambda v=version, a=attempt: services.return_save(  # noqa: E731
-            return_id=ret.pk,
+            return_id=return_id,
             version=v,
             entries=[ValueEntry("t-assaults", parse_period("2022-10"), Decimal(100 + a))],
             actor=alice,
         )
-        approve = lambda: services.return_approve(return_id=ret.pk, actor=charlie)  # noqa: E731
+        approve = lambda: services.return_approve(return_id=return_id, actor=charlie)  # noqa: E731
         results = run_together([edit, approve])
         ret = Return.objects.get(pk=ret.pk)
         # The return is submitted, so the edit must always be refused, before or after.
@@ -118,7 +120,8 @@ def test_an_edit_racing_an_approval_never_lands_after_it(setting):
 def test_an_edit_of_a_draft_racing_a_submission_is_serialised(setting):
     ret, alice, admin, _ = setting
     entries = [
-        ValueEntry("t-assaults", parse_period(f"2022-{m}"), Decimal(10)) for m in ("10", "11", "12")
+        ValueEntry("t-assaults", parse_period(f"2022-{m}"), Decimal(10))
+        for m in ("10", "11", "12")
     ]
     ret = services.return_save(return_id=ret.pk, version=1, entries=entries, actor=alice)
     edit = lambda: services.return_save(  # noqa: E731

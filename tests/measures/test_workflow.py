@@ -358,28 +358,35 @@ def test_the_audit_trail_replays_to_the_current_figures(approved, charlie, alice
     assert kinds == ["opened", "saved", "submitted", "approved", "reopened", "saved"]
 
 
-def test_reminders_go_to_due_and_overdue_returns_once_a_day(return_a, alice, return_b, bob):
+def test_reminders_go_to_due_and_overdue_returns_once_a_day(
+    return_a, alice, return_b, bob, django_capture_on_commit_callbacks
+):
     alice.email, bob.email = "alice@example.org", "bob@example.org"
     alice.save()
     bob.save()
     due_soon = datetime.date(2023, 1, 18)
 
-    sent = services.return_reminders_send(today=due_soon)
-    again = services.return_reminders_send(today=due_soon)
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = services.return_reminders_send(today=due_soon)
+        again = services.return_reminders_send(today=due_soon)
 
     assert (sent, again) == (2, 0)
     assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.org", "bob@example.org"]
     assert "Due soon" in mail.outbox[0].subject
     mail.outbox.clear()
-    assert services.return_reminders_send(today=datetime.date(2023, 1, 25)) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.return_reminders_send(today=datetime.date(2023, 1, 25)) == 2
     assert all("Overdue" in m.subject for m in mail.outbox)
 
 
-def test_no_reminder_for_a_submitted_return_or_a_distant_deadline(submitted, return_b, bob):
+def test_no_reminder_for_a_submitted_return_or_a_distant_deadline(
+    submitted, return_b, bob, django_capture_on_commit_callbacks
+):
     bob.email = "bob@example.org"
     bob.save()
-    assert services.return_reminders_send(today=datetime.date(2023, 1, 1)) == 0
-    assert services.return_reminders_send(today=datetime.date(2023, 1, 19)) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.return_reminders_send(today=datetime.date(2023, 1, 1)) == 0
+        assert services.return_reminders_send(today=datetime.date(2023, 1, 19)) == 1
     assert mail.outbox[-1].to == ["bob@example.org"]
 
 
