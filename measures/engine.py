@@ -72,45 +72,72 @@ def derived_select_sql(*, scope: str, measure_filter: str = "") -> str:
         ]
     )
     return f"""
-WITH v AS (
+WITH RECURSIVE v AS (
     SELECT val.measure_id, val.area_id, {month_index} AS mi, val.value, val.numerator,
            val.denominator, CASE WHEN val.status = 'approved' THEN 1 ELSE 0 END AS ok,
            m.aggregation AS agg
     FROM measures_value val JOIN measures_measure m ON m.id = val.measure_id
     WHERE val.start = val."end" {approved_only} {measure_filter}
 ),
+bounds AS (
+    SELECT measure_id, area_id, MIN(mi) AS lo, MAX(mi) AS hi, MIN(agg) AS agg
+    FROM v GROUP BY measure_id, area_id
+),
+months (mi) AS (
+    SELECT MIN(lo) FROM bounds
+    UNION ALL
+    SELECT mi + 1 FROM months WHERE mi < (SELECT MAX(hi) FROM bounds)
+),
+-- Every month from a series' first value to its last, so that windows ending in a gap
+-- (and the same windows a year earlier) exist as rows, as they do in figures.figure_for.
+c AS (
+    SELECT b.measure_id, b.area_id, months.mi, b.agg, v.value, v.numerator, v.denominator,
+           v.ok
+    FROM bounds b JOIN months ON months.mi BETWEEN b.lo AND b.hi
+    LEFT JOIN v ON v.measure_id = b.measure_id AND v.area_id = b.area_id AND v.mi = months.mi
+),
 w AS (
-    SELECT v.*,
+    SELECT c.*,
         SUM(value) OVER r12 AS r12_sum, AVG(value) OVER r12 AS r12_mean,
         SUM(numerator) OVER r12 AS r12_num, SUM(denominator) OVER r12 AS r12_den,
-        COUNT(*) OVER r12 AS r12_n, MIN(ok) OVER r12 AS r12_ok,
+        COUNT(value) OVER r12 AS r12_n, COALESCE(MIN(ok) OVER r12, 1) AS r12_ok,
+        MAX(CASE WHEN value IS NOT NULL THEN mi END) OVER r12 AS r12_last,
         SUM(value) OVER fy AS fy_sum, AVG(value) OVER fy AS fy_mean,
         SUM(numerator) OVER fy AS fy_num, SUM(denominator) OVER fy AS fy_den,
-        COUNT(*) OVER fy AS fy_n, MIN(ok) OVER fy AS fy_ok,
+        COUNT(value) OVER fy AS fy_n, COALESCE(MIN(ok) OVER fy, 1) AS fy_ok,
+        MAX(CASE WHEN value IS NOT NULL THEN mi END) OVER fy AS fy_last,
         LAG(value) OVER series AS previous_value,
         ABS(value - LAG(value) OVER series) AS moving_range
-    FROM v
+    FROM c
     WINDOW series AS (PARTITION BY measure_id, area_id ORDER BY mi),
         r12 AS (PARTITION BY measure_id, area_id ORDER BY mi
                 RANGE BETWEEN 11 PRECEDING AND CURRENT ROW),
         fy AS (PARTITION BY measure_id, area_id, (mi - 3) / 12 ORDER BY mi
                RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
+latest AS (
+    SELECT w.*, lr.value AS r12_latest, lf.value AS fy_latest
+    FROM w
+    LEFT JOIN v lr ON w.agg = 'latest' AND lr.measure_id = w.measure_id
+        AND lr.area_id = w.area_id AND lr.mi = w.r12_last
+    LEFT JOIN v lf ON w.agg = 'latest' AND lf.measure_id = w.measure_id
+        AND lf.area_id = w.area_id AND lf.mi = w.fy_last
+),
 f AS (
     SELECT measure_id, area_id, mi, value, previous_value,
-        CASE agg WHEN 'sum' THEN r12_sum WHEN 'mean' THEN r12_mean WHEN 'latest' THEN value
+        CASE agg WHEN 'sum' THEN r12_sum WHEN 'mean' THEN r12_mean WHEN 'latest' THEN r12_latest
                  WHEN 'ratio' THEN r12_num * 100.0 / NULLIF(r12_den, 0) END AS r12,
         r12_num, r12_den, r12_n, r12_ok,
         -- April's year to date is one month: its stored value, as figures.figure_for does.
-        CASE agg WHEN 'sum' THEN fy_sum WHEN 'mean' THEN fy_mean WHEN 'latest' THEN value
+        CASE agg WHEN 'sum' THEN fy_sum WHEN 'mean' THEN fy_mean WHEN 'latest' THEN fy_latest
                  WHEN 'ratio' THEN CASE WHEN mi % 12 = 3 THEN value
                                         ELSE fy_num * 100.0 / NULLIF(fy_den, 0) END
                  END AS fy,
         fy_n, fy_ok, mi - ((mi - 3) / 12) * 12 - 2 AS fy_required,
         AVG(value) OVER history AS spc_centre,
         AVG(moving_range) OVER history AS spc_mean_range,
-        COUNT(*) OVER history AS spc_n
-    FROM w
+        COUNT(value) OVER history AS spc_n
+    FROM latest
     WINDOW history AS (PARTITION BY measure_id, area_id ORDER BY mi
                        ROWS BETWEEN {SPC_WINDOW} PRECEDING AND 1 PRECEDING)
 ),
