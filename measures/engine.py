@@ -24,7 +24,8 @@ COLUMNS = (
     "measure_id, area_id, scope, month, month_index, value, r12_value, r12_numerator, "
     "r12_denominator, r12_months, r12_base_value, r12_base_months, r12_change, r12_change_pct, "
     "fytd_value, fytd_months, fytd_required, fytd_base_value, fytd_base_months, fytd_change, "
-    "fytd_change_pct, approved, spc_centre, spc_lower, spc_upper, spc_signals, computed_at"
+    "fytd_change_pct, value_approved, approved, spc_centre, spc_lower, spc_upper, spc_signals, "
+    "computed_at"
 )
 
 
@@ -124,7 +125,7 @@ latest AS (
         AND lf.area_id = w.area_id AND lf.mi = w.fy_last
 ),
 f AS (
-    SELECT measure_id, area_id, mi, value, previous_value,
+    SELECT measure_id, area_id, mi, value, ok, previous_value,
         CASE agg WHEN 'sum' THEN r12_sum WHEN 'mean' THEN r12_mean WHEN 'latest' THEN r12_latest
                  WHEN 'ratio' THEN r12_num * 100.0 / NULLIF(r12_den, 0) END AS r12,
         r12_num, r12_den, r12_n, r12_ok,
@@ -173,7 +174,8 @@ SELECT s.measure_id, s.area_id, '{scope}', {d["month_date"].format("s.mi")}, s.m
     (s.r12 - p.r12) * 100.0 / NULLIF(p.r12, 0),
     s.fy, s.fy_n, s.fy_required, p.fy, p.fy_n, s.fy - p.fy,
     (s.fy - p.fy) * 100.0 / NULLIF(p.fy, 0),
-    (s.r12_ok = 1 AND s.fy_ok = 1), s.spc_centre, s.spc_lower, s.spc_upper,
+    CASE WHEN s.value IS NOT NULL THEN s.ok = 1 END, (s.r12_ok = 1 AND s.fy_ok = 1),
+    s.spc_centre, s.spc_lower, s.spc_upper,
     rtrim({signals}, ','),
     {{now}}
 FROM s LEFT JOIN s p

@@ -6,9 +6,10 @@ and the API share one tested implementation; nothing reads the database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from measures.periods import Month, Period
 
@@ -274,14 +275,26 @@ class Comparison:
     partial: bool
 
 
+class SeriesLike(Protocol):
+    """What comparisons need of a series: `Series`, or materialised figures that act alike."""
+
+    def stored(self, period: Period) -> Observation | None: ...
+
+    def latest_month(self, on_or_before: Month | None = None) -> Month | None: ...
+
+
+FigureReader = Callable[[Period], Figure]
+
+
 def compare(
-    series: Series,
+    series: SeriesLike,
     base: Period,
     current: Period,
     *,
     aggregation: str,
     unit: str,
     polarity: str,
+    figure: FigureReader | None = None,
 ) -> Comparison:
     """Return the comparison of the measure's figure for `current` with that for `base`.
 
@@ -311,8 +324,9 @@ def compare(
                 f"{_missing(current, gap)}'s data isn't yet available"
             )
 
-    base_figure = figure_for(series, used_base, aggregation)
-    current_figure = figure_for(series, used_current, aggregation)
+    read = figure or _reader(series, aggregation)
+    base_figure = read(used_base)
+    current_figure = read(used_current)
     footnotes += _coverage_footnotes(base_figure) + _coverage_footnotes(current_figure)
     difference = change(base_figure.value, current_figure.value)
     return Comparison(
@@ -329,7 +343,7 @@ def compare(
     )
 
 
-def _missing_months(series: Series, window: Period) -> int:
+def _missing_months(series: SeriesLike, window: Period) -> int:
     """Return how many months at the end of `window` have no data yet.
 
     Zero when the window's value is stored outright, and when the window has no data at
@@ -396,7 +410,14 @@ class YearToDate:
         return self.rows[-1].figure.period.day_range_label
 
 
-def year_to_date(series: Series, end_month: Month, *, years: int, aggregation: str) -> YearToDate:
+def year_to_date(
+    series: SeriesLike,
+    end_month: Month,
+    *,
+    years: int,
+    aggregation: str,
+    figure: FigureReader | None = None,
+) -> YearToDate:
     """Return the financial year to date ending `end_month` and the same window in earlier years.
 
     When the latest months of this year's window have no data yet, every year's window is
@@ -416,23 +437,30 @@ def year_to_date(series: Series, end_month: Month, *, years: int, aggregation: s
             f"{_missing(latest_window, gap)}'s data isn't yet available"
         )
 
+    read = figure or _reader(series, aggregation)
     rows: list[YearToDateRow] = []
     previous: Figure | None = None
     for window in windows:
-        figure = figure_for(series, window, aggregation)
-        footnotes += _coverage_footnotes(figure)
+        current = read(window)
+        footnotes += _coverage_footnotes(current)
         base_value = previous.value if previous is not None else None
         rows.append(
             YearToDateRow(
                 financial_year=window.start.financial_year,
                 label=str(window.start.year),
-                figure=figure,
-                change=change(base_value, figure.value),
-                change_pct=change_pct(base_value, figure.value),
+                figure=current,
+                change=change(base_value, current.value),
+                change_pct=change_pct(base_value, current.value),
             )
         )
-        previous = figure
+        previous = current
     return YearToDate(rows=rows, footnotes=tuple(footnotes), window_end=windows[-1].end)
+
+
+def _reader(series: SeriesLike, aggregation: str) -> FigureReader:
+    if not isinstance(series, Series):
+        raise TypeError("Pass `figure=` to read figures from anything but a Series.")
+    return lambda period: figure_for(series, period, aggregation)
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

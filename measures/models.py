@@ -592,6 +592,7 @@ class DerivedFigure(models.Model):
     fytd_base_months = models.PositiveSmallIntegerField(null=True)
     fytd_change = models.DecimalField(max_digits=24, decimal_places=6, null=True)
     fytd_change_pct = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    value_approved = models.BooleanField(null=True, help_text="The month's own value is approved.")
     approved = models.BooleanField(help_text="Every value in the windows is approved.")
     spc_centre = models.DecimalField(max_digits=24, decimal_places=6, null=True)
     spc_lower = models.DecimalField(max_digits=24, decimal_places=6, null=True)

@@ -6,14 +6,15 @@ whatever the number of measures or areas (one query for all the values involved)
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Max, QuerySet
+from django.db.models import F, Max, Q, QuerySet
 
 from measures import access, figures
-from measures.models import Area, Measure, Plan, Value
+from measures.models import Area, DerivedFigure, Measure, PendingRecompute, Plan, Value
 from measures.periods import Month, Period
 
 
@@ -116,27 +117,220 @@ def measures_of(*, plan: Plan | None = None) -> QuerySet[Measure]:
     return qs.order_by("priority__position", "position", "name")
 
 
+class DerivedSeries:
+    """A measure's monthly series read from its materialised figures (`engine`).
+
+    It answers the same questions as `MeasureSeries` — figures, comparisons, year to date,
+    provisional or not — from the stored rows, so pages never recompute a window; the
+    comparison rules themselves (partial data, footnotes) are those of `measures.figures`.
+    """
+
+    def __init__(self, measure: Measure, area: Area, rows: list[dict], fallback):
+        self.measure, self.area = measure, area
+        self._rows = {row["month_index"]: row for row in rows}
+        self._valued = sorted(i for i, row in self._rows.items() if row["value"] is not None)
+        self._fallback = fallback
+        self.series = self
+
+    def __len__(self) -> int:
+        return len(self._valued)
+
+    def monthly(self) -> dict[Month, figures.Observation]:
+        return {
+            Month.from_index(i): figures.Observation(self._rows[i]["value"]) for i in self._valued
+        }
+
+    def stored(self, period: Period) -> figures.Observation | None:
+        if period.length != 1:
+            return None
+        row = self._rows.get(period.start.index)
+        return figures.Observation(row["value"]) if row and row["value"] is not None else None
+
+    def latest_month(self, on_or_before: Month | None = None) -> Month | None:
+        limit = on_or_before.index if on_or_before else None
+        position = bisect_right(self._valued, limit) if limit is not None else len(self._valued)
+        return Month.from_index(self._valued[position - 1]) if position else None
+
+    def figure(self, period: Period) -> figures.Figure:
+        row = self._rows.get(period.end.index)
+        if period.length == 1:
+            value = row["value"] if row else None
+            present = int(value is not None)
+            return figures.Figure(period, value, present, 1, stored=bool(present))
+        if period.length == 12:
+            if row is None:
+                return figures.Figure(period, None, 0, 12, stored=False)
+            return figures.Figure(
+                period,
+                row["r12_value"],
+                row["r12_months"],
+                12,
+                stored=False,
+                numerator=row["r12_numerator"],
+                denominator=row["r12_denominator"],
+            )
+        if period.start.month == 4 and period.end.financial_year == period.start.financial_year:
+            if row is None:
+                return figures.Figure(period, None, 0, period.length, stored=False)
+            return figures.Figure(
+                period, row["fytd_value"], row["fytd_months"], period.length, stored=False
+            )
+        # Windows the engine does not materialise (a quarter, say) come from the values.
+        return self._fallback(self.measure, self.area).figure(period)
+
+    def compare(self, base: Period, current: Period) -> figures.Comparison:
+        return figures.compare(
+            self,
+            base,
+            current,
+            aggregation=self.measure.aggregation,
+            unit=self.measure.unit,
+            polarity=self.measure.polarity,
+            figure=self.figure,
+        )
+
+    def year_to_date(self, end_month: Month, *, years: int) -> figures.YearToDate:
+        return figures.year_to_date(
+            self, end_month, years=years, aggregation=self.measure.aggregation, figure=self.figure
+        )
+
+    def is_provisional(self, *periods: Period) -> bool:
+        """Return whether any value inside the periods is not yet approved."""
+        return any(
+            self._rows[i]["value_approved"] is False
+            for p in periods
+            for i in range(p.start.index, p.end.index + 1)
+            if i in self._rows
+        )
+
+    def spc(self, month: Month) -> dict | None:
+        """Return the month's XmR centre, limits and signals, if it has any."""
+        row = self._rows.get(month.index)
+        if row is None or row["spc_centre"] is None:
+            return None
+        return {
+            "centre": row["spc_centre"],
+            "lower": row["spc_lower"],
+            "upper": row["spc_upper"],
+            "signals": [s for s in row["spc_signals"].split(",") if s],
+        }
+
+
+DERIVED_FIELDS = (
+    "measure_id",
+    "area_id",
+    "month_index",
+    "value",
+    "value_approved",
+    "r12_value",
+    "r12_numerator",
+    "r12_denominator",
+    "r12_months",
+    "fytd_value",
+    "fytd_months",
+    "spc_centre",
+    "spc_lower",
+    "spc_upper",
+    "spc_signals",
+)
+
+
 class SeriesBook:
-    """Series fetched once and reused: a page that builds several tables reads values once."""
+    """Series read once and reused: a page that builds several tables reads figures once.
+
+    Monthly series come from the materialised figures; a series with values stored for
+    longer periods (a quarter, a 12-month release) is read from its values. A lead reads
+    another department's figures in the approved scope only (SPEC §1).
+    """
 
     def __init__(self, *, approved_only: bool = False, user=None):
         self.approved_only = approved_only
         self.user = user
-        self._series: dict[tuple[int, int], MeasureSeries] = {}
+        self._series: dict[tuple[int, int], MeasureSeries | DerivedSeries] = {}
+        self._raw: dict[tuple[int, int], MeasureSeries] = {}
+
+    def scope(self, measure: Measure) -> str:
+        if self.approved_only:
+            return DerivedFigure.Scope.APPROVED
+        if self.user is not None and not access.sees_unapproved(self.user, measure):
+            return DerivedFigure.Scope.APPROVED
+        return DerivedFigure.Scope.ALL
 
     def fetch(
         self, measures: Iterable[Measure], areas: Iterable[Area]
-    ) -> dict[tuple[int, int], MeasureSeries]:
+    ) -> dict[tuple[int, int], MeasureSeries | DerivedSeries]:
         """Return the series of every (measure, area) pair, reading only pairs not yet read."""
         measures, areas = list(measures), list(areas)
-        missing_measures = {m for m in measures for a in areas if (m.pk, a.pk) not in self._series}
-        if missing_measures:
-            self._series.update(
+        missing = {m for m in measures for a in areas if (m.pk, a.pk) not in self._series}
+        if missing:
+            self._read(sorted(missing, key=lambda m: m.pk), areas)
+        return {(m.pk, a.pk): self._series[(m.pk, a.pk)] for m in measures for a in areas}
+
+    def _read(self, measures: list[Measure], areas: list[Area]) -> None:
+        area_ids = [a.pk for a in areas]
+        by_id = {m.pk: m for m in measures}
+        stored_longer = set(
+            Value.objects.filter(measure_id__in=by_id, area_id__in=area_ids)
+            .exclude(start=F("end"))
+            .values_list("measure_id", "area_id")
+            .distinct()
+        )
+        if stored_longer:
+            self._raw.update(
                 series_for(
-                    measures=missing_measures,
+                    measures=[by_id[m] for m in {m for m, _ in stored_longer}],
                     areas=areas,
                     approved_only=self.approved_only,
                     user=self.user,
                 )
             )
-        return {(m.pk, a.pk): self._series[(m.pk, a.pk)] for m in measures for a in areas}
+        scopes: dict[str, list[int]] = defaultdict(list)
+        for measure in measures:
+            scopes[self.scope(measure)].append(measure.pk)
+        condition = Q()
+        for scope, ids in scopes.items():
+            condition |= Q(scope=scope, measure_id__in=ids)
+        rows: dict[tuple[int, int], list[dict]] = defaultdict(list)
+        for row in (
+            DerivedFigure.objects.filter(condition, area_id__in=area_ids)
+            .order_by("month_index")
+            .values(*DERIVED_FIELDS)
+        ):
+            rows[(row["measure_id"], row["area_id"])].append(row)
+        for measure in measures:
+            for area in areas:
+                key = (measure.pk, area.pk)
+                if key in stored_longer:
+                    self._series[key] = self._raw[key]
+                else:
+                    self._series[key] = DerivedSeries(measure, area, rows[key], self._values)
+
+    def _values(self, measure: Measure, area: Area) -> MeasureSeries:
+        """Return a series read from its values, reading every series of the book at once."""
+        key = (measure.pk, area.pk)
+        if key not in self._raw:
+            # One query for all: a table that needs one unmaterialised window usually needs
+            # it for every row.
+            pending = [k for k in self._series if k not in self._raw] + [key]
+            measures = {k[0]: None for k in pending}
+            areas = {k[1]: None for k in pending}
+            by_measure = {
+                s.measure.pk: s.measure for s in self._series.values() if s.measure.pk in measures
+            }
+            by_measure[measure.pk] = measure
+            by_area = {s.area.pk: s.area for s in self._series.values() if s.area.pk in areas}
+            by_area[area.pk] = area
+            self._raw.update(
+                series_for(
+                    measures=by_measure.values(),
+                    areas=by_area.values(),
+                    approved_only=self.approved_only,
+                    user=self.user,
+                )
+            )
+        return self._raw[key]
+
+
+def pending_recompute(measures: Iterable[Measure]) -> bool:
+    """Return whether any of the measures' derived figures are waiting to be recomputed."""
+    return PendingRecompute.objects.filter(measure__in=list(measures)).exists()

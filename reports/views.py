@@ -11,7 +11,7 @@ from measures import access
 from measures.access import role_of
 from measures.models import Area, Measure, Plan, Profile, Value
 from measures.periods import Period
-from measures.selectors import SeriesBook, latest_data_month, measures_of, series_for
+from measures.selectors import SeriesBook, latest_data_month, measures_of, pending_recompute
 from reports import rows, tables
 from reports.exports import EXPORT_FORMATS, export_response
 from reports.filters import FigureFilter
@@ -97,6 +97,7 @@ class FigureTableView(LoginRequiredMixin, FilterView):
         query = self.request.GET.copy()
         query.pop("export", None)
         context.update(
+            recomputing=pending_recompute(self.object_list) if self.figure_tables else False,
             page_title=self.page_title,
             intro=self.intro,
             figure_tables=self.figure_tables,
@@ -253,9 +254,8 @@ def measure_detail(request, code: str):
     month = latest_data_month(plan=measure.priority.plan)
     comparisons = []
     if area and month:
-        series = series_for(measures=[measure], areas=[area], user=request.user)[
-            (measure.pk, area.pk)
-        ]
+        book = SeriesBook(user=request.user)
+        series = book.fetch([measure], [area])[(measure.pk, area.pk)]
         rolling = Period.rolling_twelve(month)
         ytd = Period.financial_year_to_date(month)
         comparisons = [

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from measures import engine
 from measures.models import Area, Department, Measure, Priority, Value
 from measures.periods import parse_month
 
@@ -44,6 +45,7 @@ def add_monthly_values(measure: Measure, area: Area, start: str = "2019-01", mon
 def figures(small_plan):
     force = Area.objects.get(code="force")
     add_monthly_values(Measure.objects.get(code="t-assaults"), force)
+    engine.recompute()
     return force
 
 
@@ -62,6 +64,7 @@ def extra_measures(count: int, area: Area) -> None:
             scorecard_group="Group",
         )
         add_monthly_values(measure, area)
+    engine.recompute()
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -115,6 +118,7 @@ def test_query_count_does_not_grow_with_rows(client, alice, figures, name):
 
 def test_viewers_see_approved_figures_only_by_default(client, viewer, figures):
     Value.objects.filter(start="2022-12-01").update(status=Value.Status.DRAFT, value=1000)
+    engine.recompute()
     client.force_login(viewer)
 
     response = client.get(reverse("reports:performance"), {"period": "2022-12"})
@@ -125,6 +129,7 @@ def test_viewers_see_approved_figures_only_by_default(client, viewer, figures):
 
 def test_provisional_figures_are_marked(client, alice, figures):
     Value.objects.filter(start="2022-12-01").update(status=Value.Status.DRAFT)
+    engine.recompute()
     client.force_login(alice)
 
     response = client.get(reverse("reports:performance"), {"period": "2022-12"})
