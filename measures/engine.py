@@ -91,22 +91,27 @@ months (mi) AS (
 ),
 -- Every month from a series' first value to its last, so that windows ending in a gap
 -- (and the same windows a year earlier) exist as rows, as they do in figures.figure_for.
+-- Built by grouping rather than joining, so no plan can turn it into a nested loop.
 c AS (
-    SELECT b.measure_id, b.area_id, months.mi, b.agg, v.value, v.numerator, v.denominator,
-           v.ok
-    FROM bounds b JOIN months ON months.mi BETWEEN b.lo AND b.hi
-    LEFT JOIN v ON v.measure_id = b.measure_id AND v.area_id = b.area_id AND v.mi = months.mi
+    SELECT measure_id, area_id, mi, MIN(agg) AS agg, MAX(value) AS value,
+           MAX(numerator) AS numerator, MAX(denominator) AS denominator, MAX(ok) AS ok
+    FROM (
+        SELECT measure_id, area_id, mi, agg, value, numerator, denominator, ok FROM v
+        UNION ALL
+        SELECT b.measure_id, b.area_id, months.mi, b.agg, NULL, NULL, NULL, NULL
+        FROM bounds b JOIN months ON months.mi BETWEEN b.lo AND b.hi
+    ) AS every_month
+    GROUP BY measure_id, area_id, mi
 ),
 w AS (
     SELECT c.*,
         SUM(value) OVER r12 AS r12_sum, AVG(value) OVER r12 AS r12_mean,
         SUM(numerator) OVER r12 AS r12_num, SUM(denominator) OVER r12 AS r12_den,
         COUNT(value) OVER r12 AS r12_n, COALESCE(MIN(ok) OVER r12, 1) AS r12_ok,
-        MAX(CASE WHEN value IS NOT NULL THEN mi END) OVER r12 AS r12_last,
         SUM(value) OVER fy AS fy_sum, AVG(value) OVER fy AS fy_mean,
         SUM(numerator) OVER fy AS fy_num, SUM(denominator) OVER fy AS fy_den,
         COUNT(value) OVER fy AS fy_n, COALESCE(MIN(ok) OVER fy, 1) AS fy_ok,
-        MAX(CASE WHEN value IS NOT NULL THEN mi END) OVER fy AS fy_last,
+        COUNT(value) OVER series AS carry_group,
         LAG(value) OVER series AS previous_value,
         ABS(value - LAG(value) OVER series) AS moving_range
     FROM c
@@ -117,26 +122,30 @@ w AS (
                RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
 latest AS (
-    SELECT w.*, lr.value AS r12_latest, lf.value AS fy_latest
+    -- The latest value in a window is the last value carried forward to its end month:
+    -- the window has one exactly when it has any value at all.
+    SELECT w.*,
+        FIRST_VALUE(value) OVER (PARTITION BY measure_id, area_id, carry_group ORDER BY mi)
+            AS carried
     FROM w
-    LEFT JOIN v lr ON w.agg = 'latest' AND lr.measure_id = w.measure_id
-        AND lr.area_id = w.area_id AND lr.mi = w.r12_last
-    LEFT JOIN v lf ON w.agg = 'latest' AND lf.measure_id = w.measure_id
-        AND lf.area_id = w.area_id AND lf.mi = w.fy_last
 ),
 f AS (
     SELECT measure_id, area_id, mi, value, ok, previous_value,
-        CASE agg WHEN 'sum' THEN r12_sum WHEN 'mean' THEN r12_mean WHEN 'latest' THEN r12_latest
+        CASE agg WHEN 'sum' THEN r12_sum WHEN 'mean' THEN r12_mean
+                 WHEN 'latest' THEN CASE WHEN r12_n > 0 THEN carried END
                  WHEN 'ratio' THEN r12_num * 100.0 / NULLIF(r12_den, 0) END AS r12,
         r12_num, r12_den, r12_n, r12_ok,
         -- April's year to date is one month: its stored value, as figures.figure_for does.
-        CASE agg WHEN 'sum' THEN fy_sum WHEN 'mean' THEN fy_mean WHEN 'latest' THEN fy_latest
+        CASE agg WHEN 'sum' THEN fy_sum WHEN 'mean' THEN fy_mean
+                 WHEN 'latest' THEN CASE WHEN fy_n > 0 THEN carried END
                  WHEN 'ratio' THEN CASE WHEN mi % 12 = 3 THEN value
                                         ELSE fy_num * 100.0 / NULLIF(fy_den, 0) END
                  END AS fy,
         fy_n, fy_ok, mi - ((mi - 3) / 12) * 12 - 2 AS fy_required,
-        AVG(value) OVER history AS spc_centre,
-        AVG(moving_range) OVER history AS spc_mean_range,
+        -- In floating point: limits are a guide, and numeric sliding averages can degrade to
+        -- re-aggregating the frame for every row.
+        AVG(CAST(value AS double precision)) OVER history AS spc_centre,
+        AVG(CAST(moving_range AS double precision)) OVER history AS spc_mean_range,
         COUNT(value) OVER history AS spc_n
     FROM latest
     WINDOW history AS (PARTITION BY measure_id, area_id ORDER BY mi

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse
 from django.utils.text import slugify
+
+from reports.rows import as_number
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_FORMATS = {
@@ -17,7 +20,10 @@ EXPORT_FORMATS = {
 
 
 def neutralise(cell: Any) -> Any:
-    """Return the cell so that a spreadsheet cannot read text as a formula (CSV injection)."""
+    """Return the cell as a spreadsheet should get it: numbers as numbers, and no text a
+    spreadsheet could read as a formula (CSV injection)."""
+    if isinstance(cell, Decimal):
+        return as_number(cell)
     if isinstance(cell, str) and cell.startswith(FORMULA_PREFIXES):
         return "'" + cell
     return cell

@@ -1,0 +1,312 @@
+"""`python manage.py bench`: how fast the engine, the import and the tables are, as ratios.
+
+Each result is measured against a baseline taken in the same run on the same machine —
+the database's own speed for the same work (a raw INSERT … SELECT, a raw COPY) or a
+hand-written template over the same rows — so the ratios travel between machines.
+It runs in a database of its own (created and dropped here), never the configured one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import connection, transaction
+from django.template import Context, Template
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases
+
+SCALES = {
+    # measures, areas, months
+    "full": (200, 16, 125),
+    "smoke": (20, 4, 50),
+}
+SMALL = (8, 4, 125)  # 4,000 values: the small side of the query-count comparison
+
+TARGETS = {
+    "recompute_ratio": 1.5,
+    "recompute_queries": 10,
+    "import_ratio": 3.0,
+    "page_ratio": 3.0,
+    "page_queries": 6,
+}
+
+BASELINE_TEMPLATE = Template(
+    """<table><thead><tr><th>Priority</th><th>Measure</th><th>Area</th><th>Previous 12 months</th>
+<th>Rolling 12 months</th><th>Change</th><th>Previous year to date</th><th>Year to date</th>
+<th>Change</th><th>Direction</th><th>Status</th></tr></thead><tbody>
+{% for r in rows %}<tr><th>{{ r.priority.name }}</th><td><a href="/measures/{{ r.measure.code }}/">
+{{ r.measure.name }}</a></td><td>{{ r.area.name }}</td><td>{{ r.r12_base|floatformat:"0g" }}</td>
+<td>{{ r.r12_current|floatformat:"0g" }}{{ r.marks }}</td>
+<td>{{ r.r12_change_pct|floatformat:1 }}%</td>
+<td>{{ r.ytd_base|floatformat:"0g" }}</td><td>{{ r.ytd_current|floatformat:"0g" }}</td>
+<td>{{ r.ytd_change_pct|floatformat:1 }}%</td><td>{{ r.r12_direction }}</td>
+<td>{{ r.status }}</td></tr>{% endfor %}</tbody></table>"""
+)
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def timing(samples: list[float]) -> dict:
+    return {
+        "p50_ms": round(statistics.median(samples) * 1000, 2),
+        "p95_ms": round(percentile(samples, 95) * 1000, 2),
+        "runs": len(samples),
+    }
+
+
+class Command(BaseCommand):
+    help = "Benchmark recompute, import and table pages against same-run baselines (JSON)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--scale", choices=sorted(SCALES), default="full")
+        parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+        parser.add_argument("--repeat", type=int, default=0, help="timed runs per measurement")
+
+    def handle(self, *args, scale: str, check: bool, repeat: int, **options):
+        if connection.vendor != "postgresql":
+            self.stderr.write("bench measures PostgreSQL: set DATABASE_URL to a PostgreSQL server")
+            sys.exit(2)
+        repeat = repeat or (3 if scale == "full" else 2)
+        settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = "pcp_bench"
+        old = setup_databases(verbosity=0, interactive=False, keepdb=False)
+        try:
+            result = self.run(scale=scale, repeat=repeat)
+        finally:
+            teardown_databases(old, verbosity=0)
+        self.stdout.write(json.dumps(result, indent=2))
+        if check and not result["pass"]:
+            sys.exit(1)
+
+    # --- data ----------------------------------------------------------------------------
+
+    def make_plan(self, measures: int, areas: int, prefix: str) -> None:
+        from measures.importers import plan_import
+
+        priorities = 10
+        plan_import(
+            data={
+                "plan": {"code": f"{prefix}-plan", "name": f"Bench plan {prefix}"},
+                "departments": [{"code": f"{prefix}-dept", "name": "Bench"}],
+                "areas": [{"code": f"{prefix}-nation", "name": "Nation", "kind": "national"}]
+                + [
+                    {
+                        "code": f"{prefix}-area-{a}",
+                        "name": f"Area {a}",
+                        "kind": "force" if a == 0 else "division",
+                        "parent": f"{prefix}-nation",
+                    }
+                    for a in range(areas - 1)
+                ],
+                "priorities": [
+                    {
+                        "code": f"{prefix}-p{p}",
+                        "name": f"Priority {p}",
+                        "measures": [
+                            {
+                                "code": f"{prefix}-m{m}",
+                                "name": f"Measure {m}",
+                                "owner": f"{prefix}-dept",
+                                "unit": "percent" if m % 10 == 9 else "count",
+                                "aggregation": "ratio" if m % 10 == 9 else "sum",
+                                "decimals": 1 if m % 10 == 9 else 0,
+                            }
+                            for m in range(measures)
+                            if m % priorities == p
+                        ],
+                    }
+                    for p in range(priorities)
+                ],
+            }
+        )
+
+    def write_csv(self, path: Path, measures: int, areas: int, months: int, prefix: str) -> int:
+        rng = random.Random(20221231)
+        area_codes = [f"{prefix}-nation"] + [f"{prefix}-area-{a}" for a in range(areas - 1)]
+        rows = 0
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["measure", "area", "period", "value", "numerator", "denominator"])
+            for m in range(measures):
+                for code in area_codes:
+                    for i in range(months):
+                        year, month = divmod(2013 * 12 + i, 12)
+                        period = f"{year:04d}-{month + 1:02d}"
+                        if m % 10 == 9:
+                            den = rng.randint(80, 120)
+                            num = rng.randint(40, den)
+                            value = f"{num / den * 100:.1f}"
+                            writer.writerow([f"{prefix}-m{m}", code, period, value, num, den])
+                        else:
+                            writer.writerow(
+                                [f"{prefix}-m{m}", code, period, rng.randint(50, 500), "", ""]
+                            )
+                        rows += 1
+        return rows
+
+    # --- measurements --------------------------------------------------------------------
+
+    def run(self, *, scale: str, repeat: int) -> dict:
+        from measures import engine
+        from measures.importers import values_import
+
+        measures, areas, months = SCALES[scale]
+        workdir = Path(tempfile.mkdtemp(prefix="pcp-bench-"))
+        results: dict = {"scale": scale, "values": measures * areas * months}
+
+        # Queries of a full recompute at 4k values, before the large data set exists.
+        self.make_plan(*SMALL[:2], prefix="small")
+        small_csv = workdir / "small.csv"
+        self.write_csv(small_csv, *SMALL, prefix="small")
+        values_import(path=small_csv, approve=True)
+        with CaptureQueriesContext(connection) as small_queries:
+            engine.recompute()
+
+        # Import: the app's all-or-nothing import against a raw COPY of the same file.
+        self.make_plan(measures, areas, prefix="bench")
+        big_csv = workdir / "values.csv"
+        rows = self.write_csv(big_csv, measures, areas, months, prefix="bench")
+        copy_times = [self.raw_copy(big_csv) for _ in range(repeat)]
+        start = time.perf_counter()
+        values_import(path=big_csv, approve=True)
+        import_time = time.perf_counter() - start
+        results["import"] = {
+            "rows": rows,
+            "app": timing([import_time]),
+            "raw_copy": timing(copy_times),
+            "ratio": round(import_time / statistics.median(copy_times), 2),
+        }
+
+        # Recompute: the app's against one raw INSERT … SELECT of the same figures.
+        with CaptureQueriesContext(connection) as large_queries:
+            engine.recompute()
+        app_times, raw_times = [], []
+        for _ in range(repeat):
+            raw_times.append(self.raw_recompute())
+            start = time.perf_counter()
+            engine.recompute()
+            app_times.append(time.perf_counter() - start)
+        results["recompute"] = {
+            "app": timing(app_times),
+            "raw_insert_select": timing(raw_times),
+            "ratio": round(statistics.median(app_times) / statistics.median(raw_times), 2),
+            "queries_small": len(small_queries),
+            "queries_large": len(large_queries),
+            "small_values": SMALL[0] * SMALL[1] * SMALL[2],
+        }
+
+        results["page"] = self.page(repeat=max(repeat * 5, 10), months=months)
+        results["targets"] = TARGETS
+        checks = {
+            "recompute_ratio": results["recompute"]["ratio"] <= TARGETS["recompute_ratio"],
+            "recompute_queries": (
+                results["recompute"]["queries_small"]
+                == results["recompute"]["queries_large"]
+                <= TARGETS["recompute_queries"]
+            ),
+            "import_ratio": results["import"]["ratio"] <= TARGETS["import_ratio"],
+            "page_ratio": results["page"]["ratio"] <= TARGETS["page_ratio"],
+            "page_queries": (
+                results["page"]["queries_20_rows"]
+                == results["page"]["queries_200_rows"]
+                <= TARGETS["page_queries"]
+            ),
+        }
+        results["checks"] = checks
+        # Smoke runs are too small for timing ratios to mean much: CI enforces query counts.
+        enforced = (
+            checks if scale == "full" else {k: v for k, v in checks.items() if "queries" in k}
+        )
+        results["enforced"] = sorted(enforced)
+        results["pass"] = all(enforced.values())
+        return results
+
+    def raw_copy(self, path: Path) -> float:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE bench_copy (measure text, area text, period text, "
+                "value numeric, numerator numeric, denominator numeric) ON COMMIT DROP"
+            )
+            start = time.perf_counter()
+            with (
+                path.open("rb") as handle,
+                cursor.copy("COPY bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+            ):
+                while chunk := handle.read(1 << 20):
+                    copy.write(chunk)
+            elapsed = time.perf_counter() - start
+        return elapsed
+
+    def raw_recompute(self) -> float:
+        from django.utils import timezone
+
+        from measures.engine import COLUMNS, derived_select_sql
+
+        now = timezone.now()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE bench_derived (LIKE measures_derivedfigure INCLUDING ALL)"
+                " ON COMMIT DROP"
+            )
+            both = " UNION ALL ".join(
+                f"({derived_select_sql(scope=scope)})" for scope in ("all", "approved")
+            )
+            start = time.perf_counter()
+            cursor.execute(f"INSERT INTO bench_derived ({COLUMNS}) {both}", [now, now])
+            elapsed = time.perf_counter() - start
+        return elapsed
+
+    def page(self, *, repeat: int, months: int) -> dict:
+        from django.contrib.auth import get_user_model
+
+        from measures.models import Area, Priority
+        from measures.periods import Month
+        from reports import rows as report_rows
+        from reports.views import PerformanceView
+
+        user = get_user_model().objects.create_superuser("bench", "", "bench-password-1")
+        client = Client()
+        client.force_login(user)
+        area = Area.objects.get(code="bench-area-0")
+        end = Month(2013, 1).shift(months - 1)
+        url = "/tables/performance/"
+        params = {"area": area.code, "period": end.iso}
+        one_priority = Priority.objects.get(code="bench-p0")
+        client.get(url, params)  # warm caches and connections
+        with CaptureQueriesContext(connection) as q200:
+            client.get(url, params)
+        with CaptureQueriesContext(connection) as q20:
+            client.get(url, {**params, "priority": one_priority.pk})
+        page_times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            response = client.get(url, params)
+            page_times.append(time.perf_counter() - start)
+        assert response.status_code == 200
+        measures = list(PerformanceView().get_queryset().filter(priority__plan__code="bench-plan"))
+        data = report_rows.performance(measures=measures, areas=[area], month=end)
+        baseline_times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            BASELINE_TEMPLATE.render(Context({"rows": data.rows}))
+            baseline_times.append(time.perf_counter() - start)
+        return {
+            "rows": len(data.rows),
+            "app": timing(page_times),
+            "hand_written_template": timing(baseline_times),
+            "ratio": round(percentile(page_times, 95) / percentile(baseline_times, 95), 2),
+            "queries_200_rows": len(q200),
+            "queries_20_rows": len(q20),
+        }
