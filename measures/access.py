@@ -26,6 +26,10 @@ ACTION_ROLES = {
 }
 
 
+class WrongState(PermissionDenied):
+    """The action is allowed for this person, but not while the return is in this state."""
+
+
 def role_of(user) -> str | None:
     """Return the user's role, or None for anonymous users and users without a profile."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -47,6 +51,16 @@ def department_ids(user) -> set[int]:
         cached = set(user.profile.departments.values_list("pk", flat=True))
         user._pcp_department_ids = cached
     return cached
+
+
+def may_see_returns(user) -> bool:
+    """Return whether the user works with returns at all (viewers and the public do not)."""
+    return role_of(user) in ACTION_ROLES["view"]
+
+
+def require_returns_access(user) -> None:
+    if not may_see_returns(user):
+        raise PermissionDenied(f"Your role ({role_of(user) or 'none'}) has no returns.")
 
 
 def sees_all_returns(user) -> bool:
@@ -102,8 +116,24 @@ def return_for(user, pk, *, action: str = "view", for_update: bool = False) -> R
     if ret is None:
         raise Http404("No such return")
     if action != "view" and not can(user, action, ret):
-        raise PermissionDenied(refusal_reason(user, action, ret))
+        reason = refusal_reason(user, action, ret)
+        if _state_is_the_reason(user, action, ret):
+            raise WrongState(reason)
+        raise PermissionDenied(reason)
     return ret
+
+
+def _state_is_the_reason(user, action: str, ret: Return) -> bool:
+    role = role_of(user)
+    if role not in ACTION_ROLES[action]:
+        return False
+    if role == Role.LEAD and ret.department_id not in department_ids(user):
+        return False
+    if action in {"edit", "submit"}:
+        return not ret.is_editable
+    if action in {"approve", "send_back"}:
+        return ret.status != Return.Status.SUBMITTED
+    return action == "reopen" and ret.status != Return.Status.APPROVED
 
 
 def refusal_reason(user, action: str, ret: Return) -> str:

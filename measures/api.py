@@ -11,9 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from measures import access
 from measures.models import Area, Measure, Value
 from measures.periods import PeriodError, parse_period
-from measures.selectors import series_for
+from measures.selectors import SeriesBook, comparison_significance
 
 
 class MeasureSerializer(serializers.ModelSerializer):
@@ -117,11 +118,16 @@ def _period_param(request: Request, name: str, *, required: bool):
     ]
 )
 class ValueList(generics.ListAPIView):
+    """List the values the caller may see: approved ones, and the unapproved ones they own."""
+
     serializer_class = ValueSerializer
 
     def get_queryset(self):
-        qs = Value.objects.select_related("measure", "area").order_by(
-            "measure__code", "area__code", "start", "end"
+        qs = access.values_visible_to(
+            self.request.user,
+            Value.objects.select_related("measure", "area").order_by(
+                "measure__code", "area__code", "start", "end"
+            ),
         )
         params = self.request.query_params
         if params.get("measure"):
@@ -183,7 +189,12 @@ class MeasureCompare(APIView):
                 "current", str, required=True, description="current period (SPEC §3)"
             ),
             OpenApiParameter(
-                "approved_only", OpenApiTypes.BOOL, description="use approved values only"
+                "approved_only",
+                OpenApiTypes.BOOL,
+                description=(
+                    "use approved values only (always the case when some of the series' "
+                    "values are not the caller's to see)"
+                ),
             ),
         ],
         responses=inline_serializer(
@@ -207,6 +218,17 @@ class MeasureCompare(APIView):
                 "partial": serializers.BooleanField(),
                 "footnotes": serializers.ListField(child=serializers.CharField()),
                 "status": serializers.CharField(),
+                "significance": inline_serializer(
+                    "Significance",
+                    {
+                        "p_value": serializers.FloatField(),
+                        "significant": serializers.BooleanField(),
+                        "small_numbers": serializers.BooleanField(),
+                        "caution": serializers.CharField(),
+                    },
+                    allow_null=True,
+                    help_text="Poisson test of the two totals; counts only, else null",
+                ),
             },
         ),
     )
@@ -221,11 +243,13 @@ class MeasureCompare(APIView):
         base = _period_param(request, "base", required=True)
         current = _period_param(request, "current", required=True)
         approved_only = request.query_params.get("approved_only", "").lower() in {"1", "true"}
-        series = series_for(measures=[measure], areas=[area], approved_only=approved_only)[
-            (measure.pk, area.pk)
-        ]
+        # Read from the materialised figures, in the scope the caller may see: another
+        # department's drafts never reach a lead, even summed into a figure.
+        book = SeriesBook(approved_only=approved_only, user=request.user)
+        series = book.fetch([measure], [area])[(measure.pk, area.pk)]
         comparison = series.compare(base, current)
         provisional = series.is_provisional(comparison.base.period, comparison.current.period)
+        significance = comparison_significance(measure, comparison)
         return Response(
             {
                 "measure": measure.code,
@@ -242,5 +266,12 @@ class MeasureCompare(APIView):
                 "partial": comparison.partial,
                 "footnotes": list(comparison.footnotes),
                 "status": "provisional" if provisional else "approved",
+                "significance": significance
+                and {
+                    "p_value": round(significance.p_value, 4),
+                    "significant": significance.significant,
+                    "small_numbers": significance.small_numbers,
+                    "caution": significance.caution,
+                },
             }
         )

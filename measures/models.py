@@ -15,7 +15,16 @@ from measures.periods import Month, Period
 
 
 def _month_period(start, end) -> Period:
-    return Period.range(Month.from_date(start), Month.from_date(end))
+    """Return the stored months as a period; a quarter is named as a financial quarter.
+
+    Twelve months stay "12 months to Dec 2020", as the report prints a baseline.
+    """
+    period = Period.range(Month.from_date(start), Month.from_date(end))
+    first = period.start
+    if period.length == 3 and first.month in (1, 4, 7, 10):
+        # Reporting quarters are financial quarters: "2022/23-Q3", labelled "Oct–Dec 2022".
+        return Period.financial_quarter(first.financial_year, (first.month - 4) % 12 // 3 + 1)
+    return period
 
 
 class Department(models.Model):

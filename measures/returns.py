@@ -151,7 +151,9 @@ def _add_context(row: ReturnRow, series) -> None:
     if length == 1:
         months = [row.period.start.shift(-i) for i in range(1, 12)]
         monthly = series.monthly()
-        if all(m in monthly and monthly[m].value is not None for m in months):
+        # Only a sum has an "implied rolling 12 months" a lead can check while typing.
+        summable = row.measure.aggregation == Measure.Aggregation.SUM
+        if summable and all(m in monthly and monthly[m].value is not None for m in months):
             row.rolling_before = sum((monthly[m].value for m in months), Decimal(0))
         start = row.period.start.shift(-HISTORY_MONTHS)
         row.history = [

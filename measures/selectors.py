@@ -16,6 +16,7 @@ from django.db.models import F, Max, Q, QuerySet
 from measures import access, figures
 from measures.models import Area, DerivedFigure, Measure, PendingRecompute, Plan, Value
 from measures.periods import Month, Period
+from measures.significance import count_change_significance
 
 
 @dataclass
@@ -334,3 +335,15 @@ class SeriesBook:
 def pending_recompute(measures: Iterable[Measure]) -> bool:
     """Return whether any of the measures' derived figures are waiting to be recomputed."""
     return PendingRecompute.objects.filter(measure__in=list(measures)).exists()
+
+
+def comparison_significance(measure: Measure, comparison: figures.Comparison):
+    """Return the Poisson significance of a comparison of counts, or None for other measures."""
+    if measure.unit != Measure.Unit.COUNT or measure.aggregation != Measure.Aggregation.SUM:
+        return None
+    base, current = comparison.base, comparison.current
+    if not base.months_present or not current.months_present:
+        return None
+    return count_change_significance(
+        base.value, current.value, exposure_ratio=current.months_present / base.months_present
+    )

@@ -28,6 +28,7 @@ from measures.models import (
     ReportingPeriod,
     Return,
     ReturnEvent,
+    ReviewStatus,
     Value,
 )
 from measures.periods import Month, Period
@@ -130,12 +131,16 @@ def reporting_period_open(
         if area is None:
             raise WorkflowError("The plan has no force area to report on; add one first.")
     with transaction.atomic():
-        reporting, _ = ReportingPeriod.objects.get_or_create(
+        reporting, created = ReportingPeriod.objects.get_or_create(
             plan=plan,
             start=period.start.first_day,
             end=period.end.first_day,
             defaults={"deadline": deadline, "area": area, "opened_by": actor},
         )
+        if not created and reporting.deadline != deadline:
+            # Opening an open period again with a new deadline moves the deadline.
+            reporting.deadline = deadline
+            reporting.save(update_fields=["deadline"])
         departments = Department.objects.filter(measures__priority__plan=plan).distinct()
         existing = set(reporting.returns.values_list("department_id", flat=True))
         for department in departments:
@@ -247,6 +252,10 @@ def return_save(
             raise ReturnInvalid(errors)
         changes = _write_values(ret, entries, rows, actor)
         changes += _write_headlines(ret, headlines or {}, priorities, actor)
+        if not changes:
+            # Nothing changed: no new version, so a source system that re-sends the same
+            # figures on a schedule does not collide with a person editing the return.
+            return ret
         from_status = ret.status
         ret.version += 1
         ret.status = Return.Status.DRAFT
@@ -271,6 +280,13 @@ def _entry_errors(entries: list[ValueEntry], rows: dict[str, ReturnRow]) -> dict
             errors.setdefault(entry.key, []).append("given twice")
         seen.add(entry.key)
         measure = row.measure
+        stored = row.value
+        if stored is not None and stored.is_approved and _differs(stored, entry):
+            errors.setdefault(entry.key, []).append(
+                f"{measure.name}, {row.period.label} is approved ({_plain(stored.value)}); "
+                "a reviewer must reopen the return before it can change"
+            )
+            continue
         if entry.value is None and (entry.numerator is not None or entry.denominator is not None):
             errors.setdefault(entry.key, []).append("enter the value as well as its parts")
         problems = value_errors(
@@ -285,6 +301,15 @@ def _entry_errors(entries: list[ValueEntry], rows: dict[str, ReturnRow]) -> dict
         if problems:
             errors.setdefault(entry.key, []).extend(problems)
     return errors
+
+
+def _differs(stored: Value, entry: ValueEntry) -> bool:
+    return (stored.value, stored.numerator, stored.denominator, stored.note) != (
+        entry.value,
+        entry.numerator,
+        entry.denominator,
+        entry.note,
+    )
 
 
 def _write_values(ret, entries, rows, actor) -> list[dict]:
@@ -323,7 +348,7 @@ def _write_values(ret, entries, rows, actor) -> list[dict]:
         else:
             changed = [name for name, new in wanted.items() if getattr(stored, name) != new]
             before = {name: getattr(stored, name) for name in wanted}
-        if not changed and stored.pk is not None and stored.status == Value.Status.DRAFT:
+        if not changed and stored.pk is not None:
             continue
         for name, new in wanted.items():
             setattr(stored, name, new)
@@ -413,7 +438,7 @@ def submission_problems(ret: Return) -> dict[str, list[str]]:
     return problems
 
 
-def _set_status(ret: Return, status: str, *, actor, reason: str) -> None:
+def _set_status(ret: Return, status: str, *, actor, reason: str, unlock: bool = False) -> None:
     """Move the return's values and headlines to the status that goes with the return's.
 
     Done in bulk, with a history row per value so each figure's own history shows when
@@ -422,7 +447,12 @@ def _set_status(ret: Return, status: str, *, actor, reason: str) -> None:
     now = timezone.now()
     for model, fields in ((Value, ["status", "updated_at"]), (Headline, ["status", "updated_at"])):
         query = return_values(ret) if model is Value else return_headlines(ret)
-        rows = list(model.objects.filter(query).exclude(status=status))
+        rows_qs = model.objects.filter(query).exclude(status=status)
+        if not unlock:
+            # Figures already approved (an admin's bulk load) stay approved until a
+            # reviewer reopens the return.
+            rows_qs = rows_qs.exclude(status=ReviewStatus.APPROVED)
+        rows = list(rows_qs)
         for row in rows:
             row.status, row.updated_at = status, now
         if rows:
@@ -456,16 +486,22 @@ def return_submit(*, return_id: int, actor, version: int | None = None) -> Retur
 
 
 def _decide(*, return_id, actor, action, status, value_status, kind, reason="") -> Return:
-    if action != "approve" and not reason.strip():
-        raise ReturnInvalid({"reason": ["Give a reason: the lead will see it."]})
     with transaction.atomic():
         ret = access.return_for(actor, return_id, action=action, for_update=True)
+        if action != "approve" and not reason.strip():
+            raise ReturnInvalid({"reason": ["Give a reason: the lead will see it."]})
         from_status = ret.status
         ret.status = status
         ret.version += 1
         ret.decided_at, ret.decided_by = timezone.now(), actor
         ret.save(update_fields=["status", "version", "decided_at", "decided_by", "updated_at"])
-        _set_status(ret, value_status, actor=actor, reason=f"return {ret.pk} {kind}")
+        _set_status(
+            ret,
+            value_status,
+            actor=actor,
+            reason=f"return {ret.pk} {kind}",
+            unlock=kind == ReturnEvent.Kind.REOPENED,
+        )
         _event(ret, kind, actor, from_status=from_status, reason=reason.strip())
         if kind in (ReturnEvent.Kind.APPROVED, ReturnEvent.Kind.REOPENED):
             # Approved-only figures change both ways; marked in this transaction, so the

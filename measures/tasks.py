@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from measures import recompute, services
 
-RETRY = {"max_retries": 3, "default_retry_delay": 10}
+# Retried with back-off on any error: every task here is safe to run again.
+RETRY = {"autoretry_for": (Exception,), "max_retries": 3, "retry_backoff": 10}
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **RETRY)
@@ -20,24 +21,20 @@ def recompute_measures_task(self, measure_ids: list[int] | None = None) -> int:
     if pause:
         # Fault injection for the worker-killed test: hold the task open long enough to kill.
         time.sleep(pause)
-    try:
-        run = recompute.recompute_run(measure_ids, task_id=self.request.id or "")
-    except Exception as exc:
-        raise self.retry(exc=exc) from exc
-    return run.rows
+    return recompute.recompute_run(measure_ids, task_id=self.request.id or "").rows
 
 
-@shared_task(acks_late=True, **RETRY)
-def recompute_pending_task() -> int:
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **RETRY)
+def recompute_pending_task(self) -> int:
     """Recompute whatever is still marked stale (every minute)."""
-    run = recompute.recompute_sweep()
+    run = recompute.recompute_sweep(task_id=self.request.id or "")
     return run.rows if run else 0
 
 
-@shared_task(acks_late=True, **RETRY)
-def recompute_all_task() -> int:
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **RETRY)
+def recompute_all_task(self) -> int:
     """Recompute every derived figure (nightly)."""
-    return recompute.recompute_run(None).rows
+    return recompute.recompute_run(None, task_id=self.request.id or "").rows
 
 
 @shared_task(acks_late=True, **RETRY)

@@ -40,6 +40,8 @@ def value_errors(
         return problems
     if unit in NON_NEGATIVE_UNITS and value < 0:
         problems.append(f"value {value} is negative; {unit_name or unit} cannot be below 0")
+    if unit == "count" and value != value.to_integral_value():
+        problems.append(f"value {value} is not a whole number; a count cannot have a fraction")
     if unit == "percent" and not (0 <= value <= 100):
         problems.append(f"value {value} is not a percentage between 0 and 100")
     if aggregation == "ratio" and numerator is not None and denominator and numerator >= 0:

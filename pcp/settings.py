@@ -159,6 +159,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "ENUM_NAME_OVERRIDES": {
+        "ReturnStatusEnum": "measures.models.Return.Status",
+        "ReviewStatusEnum": "measures.models.ReviewStatus",
+    },
 }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"

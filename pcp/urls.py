@@ -12,5 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("measures.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("", include("measures.urls")),
     path("", include("reports.urls")),
 ]

@@ -15,7 +15,7 @@ from typing import Any
 from measures import access
 from measures.models import Area, Headline, Measure, Target
 from measures.periods import Month, Period
-from measures.selectors import MeasureSeries, SeriesBook
+from measures.selectors import DerivedSeries, MeasureSeries, SeriesBook
 
 FOOTNOTE_MARKS = ("*", "^", "†", "‡", "§", "¶", "#")
 
@@ -54,7 +54,7 @@ def _book(book: SeriesBook | None, approved_only: bool) -> SeriesBook:
     return book if book is not None else SeriesBook(approved_only=approved_only)
 
 
-def _status(series: MeasureSeries, *periods: Period) -> str:
+def _status(series: MeasureSeries | DerivedSeries, *periods: Period) -> str:
     return "provisional" if series.is_provisional(*periods) else "approved"
 
 

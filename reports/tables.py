@@ -11,6 +11,7 @@ from typing import Any
 
 import django_tables2 as tables
 from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString
 
 from measures.formatting import format_change_pct, format_change_pp, format_value
 from reports.rows import TableData, as_number
@@ -47,7 +48,7 @@ class FigureTable(tables.Table):
         self.caption = data.caption
         self.footnotes = data.footnotes.as_list()
 
-    def cell_rows(self) -> list[list[tuple[str, str]]]:
+    def cell_rows(self) -> list[list[tuple[SafeString, str]]]:
         """Return every row as (cell HTML, cell class) pairs, calling the render methods directly.
 
         tables2 builds a BoundRow and resolves every cell through several layers; on a

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.authtoken.models import Token
 
+from measures import engine
 from measures.models import Area, Measure, Value
 from measures.periods import parse_month
 
@@ -27,6 +28,8 @@ def monthly(code: str, values: dict[str, tuple], status: str = Value.Status.APPR
             denominator=None if denominator is None else Decimal(denominator),
             status=status,
         )
+    # Pages and the API read materialised figures; keep them current as a task would.
+    engine.recompute()
 
 
 @pytest.fixture

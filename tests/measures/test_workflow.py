@@ -85,7 +85,7 @@ def test_opening_the_same_period_again_creates_nothing(period):
 
 def test_quarterly_measures_get_one_row_for_the_quarter(return_b):
     rows = return_rows(return_b)
-    assert ("t-cash", "2022-10/2022-12") in [(r.measure.code, r.period.notation) for r in rows]
+    assert ("t-cash", "2022/23-Q3") in [(r.measure.code, r.period.notation) for r in rows]
 
 
 def test_a_lead_saves_drafts_and_every_change_is_audited(return_a, alice):
@@ -392,6 +392,6 @@ def test_no_reminder_for_a_submitted_return_or_a_distant_deadline(
 
 def test_the_beat_task_opens_the_quarter_that_has_just_ended(small_plan):
     opened = services.reporting_period_open_due(today=datetime.date(2023, 1, 5))
-    assert [r.period.notation for r in opened] == ["2022-10/2022-12"]
+    assert [r.period.notation for r in opened] == ["2022/23-Q3"]
     assert opened[0].deadline == datetime.date(2023, 1, 21)
     assert services.reporting_period_open_due(today=datetime.date(2023, 1, 6)) == []

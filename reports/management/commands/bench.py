@@ -288,7 +288,7 @@ class Command(BaseCommand):
         with CaptureQueriesContext(connection) as q200:
             client.get(url, params)
         with CaptureQueriesContext(connection) as q20:
-            client.get(url, {**params, "priority": one_priority.pk})
+            client.get(url, {**params, "priority": str(one_priority.pk)})
         page_times = []
         for _ in range(repeat):
             start = time.perf_counter()
