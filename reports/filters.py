@@ -7,6 +7,7 @@ from django import forms
 
 from measures.models import Area, Measure, Plan, Priority
 from measures.periods import Period, PeriodError, parse_period
+from measures.targets import LABELS as TARGET_LABELS
 
 STATUS_CHOICES = [
     ("all", "Approved and provisional"),
@@ -71,6 +72,12 @@ class FigureFilter(django_filters.FilterSet):
     )
     status = django_filters.ChoiceFilter(
         choices=STATUS_CHOICES, empty_label=None, method=_keep, label="Figures"
+    )
+    target_status = django_filters.ChoiceFilter(
+        choices=[(key, label) for key, label in TARGET_LABELS.items()],
+        empty_label="Any target status",
+        method=_keep,
+        label="Against target",
     )
 
     class Meta:

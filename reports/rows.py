@@ -15,9 +15,18 @@ from typing import Any
 from measures import access
 from measures.models import Area, Headline, Measure, Target
 from measures.periods import Month, Period
-from measures.selectors import DerivedSeries, MeasureSeries, SeriesBook
+from measures.selectors import (
+    DerivedSeries,
+    MeasureSeries,
+    SeriesBook,
+    comparison_significance,
+)
+from measures.spc import SIGNAL_TEXT, Signal
+from measures.targets import target_status
 
-FOOTNOTE_MARKS = ("*", "^", "†", "‡", "§", "¶", "#")
+FOOTNOTE_MARKS = ("*", "^", "§", "¶", "#")
+# Cautions about a change (small numbers, normal variation) are marked on the change.
+CAUTION_MARKS = ("†", "‡")
 
 
 @dataclass
@@ -26,18 +35,26 @@ class Footnotes:
 
     marks: dict[str, str] = field(default_factory=dict)
 
-    def mark(self, texts: Iterable[str]) -> str:
+    def mark(self, texts: Iterable[str], symbols: tuple[str, ...] = FOOTNOTE_MARKS) -> str:
         marks = []
         for text in texts:
             if text not in self.marks:
-                index = len(self.marks)
-                symbol = FOOTNOTE_MARKS[index % len(FOOTNOTE_MARKS)]
-                self.marks[text] = symbol * (index // len(FOOTNOTE_MARKS) + 1)
+                index = sum(1 for m in self.marks.values() if m[0] in symbols)
+                symbol = symbols[index % len(symbols)]
+                self.marks[text] = symbol * (index // len(symbols) + 1)
             marks.append(self.marks[text])
         return "".join(dict.fromkeys(marks))
 
+    def caution(self, significance) -> str:
+        """Return the mark for a significance caution (empty when there is none)."""
+        if significance is None or not significance.caution:
+            return ""
+        return self.mark([significance.caution], CAUTION_MARKS)
+
     def as_list(self) -> list[tuple[str, str]]:
-        return [(mark, text) for text, mark in self.marks.items()]
+        # Data notes first, as printed under the table; cautions after them.
+        notes = sorted(self.marks.items(), key=lambda item: item[1][0] in CAUTION_MARKS)
+        return [(mark, text) for text, mark in notes]
 
 
 @dataclass
@@ -48,6 +65,12 @@ class TableData:
     title: str = ""
     caption: str = ""
     key: str = ""
+
+
+def _shifted(window: Period, comparison) -> Period:
+    """Return `window` moved back as far as the comparison's windows were (partial data)."""
+    gap = comparison.current.period.end.months_until(comparison.requested_current.end)
+    return window.shift(-gap)
 
 
 def _book(book: SeriesBook | None, approved_only: bool) -> SeriesBook:
@@ -84,7 +107,15 @@ def national_picture(
         target_area = target.area or area
         measure_series = series[(target.measure.pk, target_area.pk)]
         comparison = measure_series.compare(baseline, current)
+        significance = comparison_significance(target.measure, comparison)
         marks = data.footnotes.mark(comparison.footnotes)
+        rag = target_status(
+            kind=target.kind,
+            current=comparison.current.value,
+            baseline=comparison.base.value,
+            target_value=target.target_value,
+            tolerance=target.tolerance,
+        )
         base_labels.add(baseline.label)
         current_labels.add(current.label)
         data.rows.append(
@@ -101,6 +132,9 @@ def national_picture(
                 "change_pp": comparison.change_pp,
                 "direction": comparison.direction,
                 "marks": marks,
+                "change_marks": data.footnotes.caution(significance),
+                "rag": rag,
+                "p_value": significance.p_value if significance else None,
                 "status": _status(
                     measure_series, comparison.base.period, comparison.current.period
                 ),
@@ -230,6 +264,10 @@ def performance(
     series = _book(book, approved_only).fetch(measures, areas)
     rolling = Period.rolling_twelve(month)
     ytd = Period.financial_year_to_date(month)
+    targets = {
+        (t.measure_id, t.area_id): t
+        for t in Target.objects.filter(measure__in=measures).order_by("-pk")
+    }
     data = TableData(rows=[], key="performance", title="Performance")
     for measure in measures:
         for area in areas:
@@ -238,6 +276,27 @@ def performance(
                 continue
             r12 = measure_series.compare(rolling.shift(-12), rolling)
             fytd = measure_series.compare(ytd.shift(-12), ytd)
+            significance = comparison_significance(measure, r12)
+            spc = (
+                measure_series.spc(r12.current.period.end)
+                if isinstance(measure_series, DerivedSeries)
+                else None
+            )
+            target = targets.get((measure.pk, area.pk)) or targets.get((measure.pk, None))
+            rag = None
+            if target is not None:
+                base = (
+                    measure_series.figure(_shifted(target.baseline, r12))
+                    if target.baseline
+                    else None
+                )
+                rag = target_status(
+                    kind=target.kind,
+                    current=r12.current.value,
+                    baseline=base.value if base else None,
+                    target_value=target.target_value,
+                    tolerance=target.tolerance,
+                )
             data.rows.append(
                 {
                     "priority": measure.priority,
@@ -254,6 +313,11 @@ def performance(
                     "ytd_change_pp": fytd.change_pp,
                     "ytd_direction": fytd.direction,
                     "marks": data.footnotes.mark(r12.footnotes + fytd.footnotes),
+                    "change_marks": data.footnotes.caution(significance),
+                    "spc": ", ".join(SIGNAL_TEXT[Signal(x)] for x in spc["signals"])
+                    if spc
+                    else "",
+                    "rag": rag,
                     "status": _status(
                         measure_series,
                         r12.base.period,

@@ -14,9 +14,11 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString
 
 from measures.formatting import format_change_pct, format_change_pp, format_value
+from measures.targets import LABELS as TARGET_LABELS
 from reports.rows import TableData, as_number
 
 STATUS_BADGE = '<span class="status status-{0}">{1}</span>'
+RAG_BADGE = '<span class="rag rag-{0}">{1}</span>'
 
 
 def _value(record: dict[str, Any], key: str) -> str:
@@ -84,6 +86,12 @@ class FigureTable(tables.Table):
     def render_status(self, value):
         return format_html(STATUS_BADGE, value, value.capitalize())
 
+    def render_rag(self, value):
+        return format_html(RAG_BADGE, value, TARGET_LABELS[value])
+
+    def value_rag(self, value):
+        return TARGET_LABELS.get(value, "")
+
     def render_measure(self, value):
         return format_html('<a href="{}">{}</a>', value.get_absolute_url(), value.name)
 
@@ -97,6 +105,7 @@ class NationalPictureTable(FigureTable):
     base = tables.Column(verbose_name="Baseline", attrs={"td": {"class": "num"}})
     current = tables.Column(verbose_name="Current", attrs={"td": {"class": "num"}})
     change = tables.Column(verbose_name="Change", empty_values=(), attrs={"td": {"class": "num"}})
+    rag = tables.Column(verbose_name="Against target", default="–")
 
     def render_base(self, record):
         return f"{_value(record, 'base')}{record['marks']}"
@@ -105,7 +114,7 @@ class NationalPictureTable(FigureTable):
         return f"{_value(record, 'current')}{record['marks']}"
 
     def render_change(self, record):
-        return _change(record, "change_pct", "change_pp")
+        return _change(record, "change_pct", "change_pp") + record.get("change_marks", "")
 
     def value_base(self, record):
         return as_number(record["base"])
@@ -208,6 +217,8 @@ class PerformanceTable(FigureTable):
         verbose_name="Change", empty_values=(), attrs={"td": {"class": "num"}}
     )
     direction = tables.Column(verbose_name="Direction", accessor="r12_direction")
+    rag = tables.Column(verbose_name="Against target", default="–")
+    spc = tables.Column(verbose_name="SPC signal", default="–")
 
     def render_r12_base(self, record):
         return _value(record, "r12_base")
@@ -216,7 +227,7 @@ class PerformanceTable(FigureTable):
         return f"{_value(record, 'r12_current')}{record['marks']}"
 
     def render_r12_change(self, record):
-        return _change(record, "r12_change_pct", "r12_change_pp")
+        return _change(record, "r12_change_pct", "r12_change_pp") + record.get("change_marks", "")
 
     def render_ytd_base(self, record):
         return _value(record, "ytd_base")

@@ -74,8 +74,11 @@ class FigureTableView(LoginRequiredMixin, FilterView):
             approved_only=approved_only,
             book=SeriesBook(approved_only=approved_only, user=self.request.user),
         )
+        wanted_rag = cleaned.get("target_status")
         result = []
         for data in built:
+            if wanted_rag:
+                data.rows = [row for row in data.rows if row.get("rag") == wanted_rag]
             table = self.table_class(data)
             table.sheet_name = data.key
             result.append(table)

@@ -32,12 +32,13 @@ def measures(*codes):
     return [found[c] for c in codes]
 
 
-# (measure, base, current, printed change, change as the system shows it)
+# (measure, base, current, printed change, change as the system shows it). The system
+# adds significance cautions the seed lacks: † small numbers, ‡ within normal variation.
 NATIONAL_PICTURE = [
-    ("homicides", "23", "14", "-39%", "-39.1%"),
+    ("homicides", "23", "14", "-39%", "-39.1%†"),
     ("firearms-offences", "44*", "79*", "+79.5%", "+79.5%"),
-    ("firearms-discharges", "7*", "8*", "+14.3%", "+14.3%"),
-    ("ed-knife-assaults", "110^", "87^", "-20.9%", "-20.9%"),
+    ("firearms-discharges", "7*", "8*", "+14.3%", "+14.3%†"),
+    ("ed-knife-assaults", "110^", "87^", "-20.9%", "-20.9%‡"),
     ("neighbourhood-crime", "16,127", "15,627", "-3.1%", "-3.1%"),
     # The seed prints "+0.4%" and "-2.8%" for percentages: they are percentage points.
     ("victim-satisfaction", "69.8%", "70.2%", "+0.4%", "+0.4 pp"),
@@ -93,6 +94,8 @@ def test_national_picture_footnotes_are_generated_from_coverage(lancs):
             "Data 12 months to end of November 2020 and November 2022 as December's data "
             "isn't yet available",
         ),
+        ("†", "Small numbers: treat the change with caution"),
+        ("‡", "Within normal variation"),
     ]
 
 
@@ -281,3 +284,46 @@ def test_every_seed_table_is_on_the_report_preview_with_its_headlines(client, ad
     assert "Discharges of lethal, barrelled weapons remain low in number" in html
     assert "<strong>Operation Warrior</strong>" in html
     assert "Super Cocooning" in html
+
+
+def test_national_picture_shows_each_target_status_and_filters_by_it(client, admin_user):
+    client.force_login(admin_user)
+    url = reverse("reports:national-picture")
+
+    everything = client.get(url, {"period": "2022-12"}).context["figure_tables"][0]
+    red = client.get(url, {"period": "2022-12", "target_status": "red"})
+
+    statuses = {row["measure"].code: row["rag"] for row in everything.data.data}
+    assert statuses == {
+        "homicides": "green",
+        "firearms-offences": "red",
+        "firearms-discharges": "red",
+        "ed-knife-assaults": "green",
+        "neighbourhood-crime": "green",
+        "victim-satisfaction": "green",
+        "da-victim-satisfaction": "red",
+        "cyber-crime": "red",
+    }
+    shown = [row["measure"].code for row in red.context["figure_tables"][0].data.data]
+    assert shown == [code for code, status in statuses.items() if status == "red"]
+    assert "Off track" in red.content.decode()
+
+
+def test_the_performance_table_shows_spc_signals_from_the_engine(client, admin_user):
+    client.force_login(admin_user)
+    response = client.get(reverse("reports:performance"), {"period": "2022-12"})
+    rows = response.context["figure_tables"][0].data.data
+    signals = {row["measure"].code: row["spc"] for row in rows}
+    assert any(signals.values()), "the demo has months beyond limits or in runs"
+    assert all(
+        set(text.split(", "))
+        <= {
+            "beyond the control limits",
+            "7 or more in a row above the mean",
+            "7 or more in a row below the mean",
+            "6 or more rising in a row",
+            "6 or more falling in a row",
+        }
+        for text in signals.values()
+        if text
+    )
