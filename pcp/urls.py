@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("measures.api_urls")),
+    path("reports/published/", include("reports.public_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("", include("measures.urls")),
     path("", include("reports.urls")),

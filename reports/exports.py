@@ -71,3 +71,25 @@ def export_response(tables: list, *, name: str, export_format: str) -> HttpRespo
     workbook.save(stream)
     response.write(stream.getvalue())
     return response
+
+
+class _FrozenTable:
+    """A published table read back from a snapshot, shaped like a table for export."""
+
+    def __init__(self, table: dict):
+        self.caption = table["caption"]
+        self.sheet_name = table["key"]
+        self.footnotes = [tuple(f.split(" ", 1)) for f in table.get("footnotes", [])]
+        self._values = table["values"]
+
+    def as_values(self):
+        return self._values
+
+
+def export_snapshot(snapshot: dict, *, name: str, export_format: str) -> HttpResponse:
+    """Return a download of every table of a published version, as it was published."""
+    return export_response(
+        [_FrozenTable(t) for t in snapshot.get("tables", [])],
+        name=name,
+        export_format=export_format,
+    )

@@ -397,11 +397,20 @@ def as_number(value: Decimal | None) -> float | int | None:
 
 @dataclass
 class Section:
-    """One priority's part of the quarterly report: its tables and Key Headlines."""
+    """One priority's part of the quarterly report: tables, charts, headlines and notes."""
 
     priority: Any
     tables: list[tuple[str, TableData]]
-    headline: Any = None
+    headlines: list[Any] = field(default_factory=list)
+    title: str = ""
+    sources: list[str] = field(default_factory=list)
+    definitions: list[tuple[str, str]] = field(default_factory=list)
+    charts: list[Any] = field(default_factory=list)
+    measures: list[Any] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        return self.priority.code
 
 
 def report_sections(
@@ -411,7 +420,7 @@ def report_sections(
 
     Values are read once for the whole plan, whatever the number of sections and tables.
     """
-    priorities = list(plan.priorities.order_by("position"))
+    priorities = report_layout(plan)
     measures = [
         m
         for m in Measure.objects.filter(priority__plan=plan)
@@ -429,7 +438,9 @@ def report_sections(
         headline_qs = headline_qs.filter(status=Headline.Status.APPROVED)
     if user is not None:
         headline_qs = access.headlines_visible_to(user, headline_qs)
-    headlines = {h.priority_id: h for h in headline_qs}
+    headlines: dict[int, list[Headline]] = {}
+    for headline in headline_qs.select_related("department").order_by("department__name"):
+        headlines.setdefault(headline.priority_id, []).append(headline)
     with_targets = set(
         Target.objects.filter(measure__in=measures, baseline_start__isnull=False).values_list(
             "measure_id", flat=True
@@ -442,7 +453,7 @@ def report_sections(
         "approved_only": approved_only,
         "book": book,
     }
-    for priority in priorities:
+    for priority, title in priorities:
         own = [m for m in measures if m.priority_id == priority.pk]
         tables: list[tuple[str, TableData]] = []
         if any(m.pk in with_targets for m in own):
@@ -456,7 +467,29 @@ def report_sections(
             tables.append(("year-to-date", ytd))
         if any(m.monthly_table for m in own):
             tables.append(("monthly", monthly_table(measures=own, **kwargs)))
+        shown = {row["measure"].pk for _, data in tables for row in data.rows}
+        in_tables = [m for m in own if m.pk in shown]
         sections.append(
-            Section(priority=priority, tables=tables, headline=headlines.get(priority.pk))
+            Section(
+                priority=priority,
+                title=title,
+                tables=tables,
+                headlines=headlines.get(priority.pk, []),
+                sources=sorted({m.source for m in in_tables if m.source}),
+                definitions=[(m.name, m.definition) for m in in_tables if m.definition],
+                measures=in_tables,
+            )
         )
     return sections
+
+
+def report_layout(plan) -> list[tuple[Any, str]]:
+    """Return (priority, section title) in report order: the admins' layout, else the plan's."""
+    from reports.models import ReportSection
+
+    layout = list(
+        ReportSection.objects.filter(plan=plan).select_related("priority").order_by("position")
+    )
+    if layout:
+        return [(s.priority, s.title or s.priority.name) for s in layout if s.shown]
+    return [(p, p.name) for p in plan.priorities.order_by("position")]

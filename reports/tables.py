@@ -323,3 +323,12 @@ class NationalComparisonTable(FigureTable):
 
     def value_period(self, value):
         return value.label
+
+
+TABLE_CLASSES = {
+    "national-picture": NationalPictureTable,
+    "national-comparison": NationalComparisonTable,
+    "scorecard": ScorecardTable,
+    "year-to-date": YearToDateTable,
+    "monthly": MonthlyTable,
+}

@@ -16,5 +16,6 @@ urlpatterns = [
     path("tables/scorecard/", views.ScorecardView.as_view(), name="scorecard"),
     path("tables/performance/", views.PerformanceView.as_view(), name="performance"),
     path("report/", views.report_preview, name="report"),
+    path("report/publish/", views.publish, name="publish"),
     path("measures/<slug:code>/", views.measure_detail, name="measure"),
 ]

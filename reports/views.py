@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django_filters.views import FilterView
 
 from measures import access
 from measures.access import role_of
 from measures.models import Area, Measure, Plan, Profile, Value
-from measures.periods import Period
+from measures.periods import Period, PeriodError, parse_period
 from measures.selectors import SeriesBook, latest_data_month, measures_of, pending_recompute
-from reports import rows, tables
+from reports import publishing, rows, tables
 from reports.exports import EXPORT_FORMATS, export_response
 from reports.filters import FigureFilter
+from reports.tables import TABLE_CLASSES
 
 
 def default_area() -> Area | None:
@@ -192,15 +195,6 @@ def home(request):
     )
 
 
-TABLE_CLASSES = {
-    "national-picture": tables.NationalPictureTable,
-    "national-comparison": tables.NationalComparisonTable,
-    "scorecard": tables.ScorecardTable,
-    "year-to-date": tables.YearToDateTable,
-    "monthly": tables.MonthlyTable,
-}
-
-
 @login_required
 def report_preview(request):
     """Show the quarterly report as it stands: every section's tables and Key Headlines."""
@@ -239,6 +233,7 @@ def report_preview(request):
             "area": area,
             "month": month,
             "page_title": plan.report_title if plan else "Report",
+            "can_publish": access.may_administer(request.user),
         },
     )
 
@@ -285,3 +280,62 @@ def measure_detail(request, code: str):
             "history": history,
         },
     )
+
+
+@login_required
+def publish(request):
+    """Check the report for a period and, for admins, publish it (with overrides if needed)."""
+    access.require_admin(request.user)
+    plan = default_plan()
+    if plan is None:
+        raise Http404("No plan loaded")
+    text = request.POST.get("period") or request.GET.get("period") or ""
+    error, built, version = "", None, None
+    period = None
+    if text:
+        try:
+            period = reporting_quarter(parse_period(text))
+        except PeriodError as exc:
+            error = str(exc)
+    else:
+        month = latest_data_month(plan=plan)
+        period = reporting_quarter(Period.month(month)) if month else None
+    if period is not None:
+        if request.method == "POST":
+            overrides = {
+                key.removeprefix("override-"): value
+                for key, value in request.POST.items()
+                if key.startswith("override-")
+            }
+            try:
+                version = publishing.report_publish(
+                    plan=plan, period=period, actor=request.user, overrides=overrides
+                )
+            except publishing.PublishBlocked as exc:
+                error = "The report was not published: fix or override the problems below."
+                del exc
+            else:
+                messages.success(
+                    request, f"Published version {version.number} of {version.report}."
+                )
+                return redirect(version.get_absolute_url())
+        built = publishing.report_build(plan=plan, period=period)
+    return render(
+        request,
+        "reports/publish.html",
+        {
+            "plan": plan,
+            "period": period,
+            "period_text": text or (period.notation if period else ""),
+            "error": error,
+            "built": built,
+            "problems": built.problems if built else [],
+            "page_title": "Publish the quarterly report",
+        },
+    )
+
+
+def reporting_quarter(period: Period) -> Period:
+    """Return the three months ending with the period's last month: a report's quarter."""
+    end = period.end
+    return Period.range(end.shift(-2), end)

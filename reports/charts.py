@@ -1,0 +1,803 @@
+"""Server-rendered SVG charts, the same in the HTML report and in its WeasyPrint PDF.
+
+Three kinds, each a pure function over plain data (no ORM): monthly values with previous
+financial years overlaid, the XmR (individuals) chart with its limits and signals, and
+year-to-date bars. Each returns a `Chart`: the SVG, a title, a text alternative and the
+data table the chart shows (for screen readers and for CSV).
+
+The SVG keeps to plain SVG 1.1 elements (svg, g, title, desc, rect, line, polyline, text)
+styled with presentation attributes only, because WeasyPrint has no JavaScript and no
+access to the page's CSS inside the PDF. Output is deterministic: the same input gives
+byte-identical SVG, so published snapshots and PDFs are reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from measures.figures import change_pct
+from measures.formatting import format_change_pct, format_change_pp, format_value
+from measures.spc import SIGNAL_TEXT, Signal
+
+__all__ = ["Chart", "monthly_by_financial_year", "xmr", "year_to_date_bars"]
+
+WIDTH = 720
+PLOT_HEIGHT = 240
+PADDING = 12
+FONT_SIZE = 12
+FONT_FAMILY = "sans-serif"
+# A rough average glyph width of a sans-serif face at FONT_SIZE, for laying out legends
+# and margins; the layout leaves slack rather than measuring real fonts.
+CHAR_WIDTH = 6.8
+LEGEND_ROW = 20
+LEGEND_SAMPLE = 28
+X_LABEL_SPACE = 26
+
+# Every colour that carries meaning has at least 3:1 contrast against white (WCAG 1.4.11).
+TEXT = "#1a1a1a"
+AXIS = "#595959"
+# Gridlines are decorative (the tick labels carry the values), so they may be faint.
+GRID = "#d0d0d0"
+LATEST = "#0b3c5d"
+# Previous financial years, the most recent first; each also has its own dash pattern so
+# that years are told apart without colour.
+PREVIOUS = ["#d55e00", "#0072b2", "#009e73", "#cc79a7", "#8c8c8c"]
+PREVIOUS_DASHES = ["", "7 4", "2 3", "10 3 2 3", "4 4"]
+SIGNAL_FILL = "#c05600"
+EARLIER_BAR = "#5b7fa6"
+
+MONTH_ABBRS = ["Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar"]
+MONTH_NAMES = [
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+    "January",
+    "February",
+    "March",
+]
+FINANCIAL_YEAR = re.compile(r"^(\d{4})/\d{2}$")
+ID_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+# When a point breaks several run rules its marker shows the most telling one; the order
+# is also the legend's.
+SIGNAL_ORDER = [
+    Signal.BEYOND_LIMITS,
+    Signal.TREND_UP,
+    Signal.TREND_DOWN,
+    Signal.RUN_ABOVE,
+    Signal.RUN_BELOW,
+]
+
+
+@dataclass(frozen=True)
+class Chart:
+    svg: SafeString
+    title: str
+    description: str
+    table: list[list[str]]
+
+    @property
+    def header(self) -> list[str]:
+        return self.table[0] if self.table else []
+
+    @property
+    def rows(self) -> list[list[str]]:
+        return self.table[1:]
+
+
+# ---------------------------------------------------------------------------------------
+# Drawing primitives. Every piece of text goes through escape(); numbers through _n().
+
+
+def _n(number: float) -> str:
+    """Return a coordinate with one decimal place, never "-0.0"."""
+    text = f"{number:.1f}"
+    return "0.0" if text == "-0.0" else text
+
+
+def _attrs(attributes: Mapping[str, object]) -> str:
+    return "".join(
+        f' {name}="{escape(str(value))}"' for name, value in attributes.items() if value != ""
+    )
+
+
+def _text(x: float, y: float, content: str, *, anchor: str = "start", **extra: object) -> str:
+    attributes: dict[str, object] = {
+        "x": _n(x),
+        "y": _n(y),
+        "font-family": FONT_FAMILY,
+        "font-size": FONT_SIZE,
+        "fill": TEXT,
+        "text-anchor": anchor,
+        **extra,
+    }
+    return f"<text{_attrs(attributes)}>{escape(content)}</text>"
+
+
+def _line(x1: float, y1: float, x2: float, y2: float, **extra: object) -> str:
+    attributes = {"x1": _n(x1), "y1": _n(y1), "x2": _n(x2), "y2": _n(y2), **extra}
+    return f"<line{_attrs(attributes)}/>"
+
+
+def _polyline(points: Sequence[tuple[float, float]], **extra: object) -> str:
+    coordinates = " ".join(f"{_n(x)},{_n(y)}" for x, y in points)
+    return f'<polyline points="{coordinates}"{_attrs({"fill": "none", **extra})}/>'
+
+
+def _rect(x: float, y: float, width: float, height: float, **extra: object) -> str:
+    attributes = {"x": _n(x), "y": _n(y), "width": _n(width), "height": _n(height), **extra}
+    return f"<rect{_attrs(attributes)}/>"
+
+
+def _svg(*, id_prefix: str, title: str, description: str, height: float, body: list[str]) -> str:
+    if not ID_PREFIX.match(id_prefix):
+        raise ValueError(f"id_prefix must be a letter then letters, digits, - or _: {id_prefix!r}")
+    title_id, desc_id = f"{id_prefix}-title", f"{id_prefix}-desc"
+    attributes = {
+        "xmlns": "http://www.w3.org/2000/svg",
+        "version": "1.1",
+        "viewBox": f"0 0 {WIDTH} {_n(height)}",
+        "width": "100%",
+        "role": "img",
+        "aria-labelledby": f"{title_id} {desc_id}",
+        "class": "chart",
+        "font-family": FONT_FAMILY,
+    }
+    return "".join(
+        [
+            f"<svg{_attrs(attributes)}>",
+            f'<title id="{title_id}">{escape(title)}</title>',
+            f'<desc id="{desc_id}">{escape(description)}</desc>',
+            *body,
+            "</svg>",
+        ]
+    )
+
+
+def _text_width(text: str) -> float:
+    return len(text) * CHAR_WIDTH
+
+
+# A legend sample draws itself in a LEGEND_SAMPLE-wide box whose vertical middle is y.
+Sample = Callable[[float, float], str]
+
+
+def _line_sample(**style: object) -> Sample:
+    return lambda x, y: _line(x, y, x + LEGEND_SAMPLE, y, **style)
+
+
+def _legend(items: Sequence[tuple[Sample, str]], *, top: float) -> tuple[list[str], float]:
+    """Return the legend, laid out left to right and wrapped, and its height."""
+    parts = ['<g class="legend">']
+    x, row = float(PADDING), 0
+    for sample, label in items:
+        width = LEGEND_SAMPLE + 6 + _text_width(label)
+        if x > PADDING and x + width > WIDTH - PADDING:
+            x, row = float(PADDING), row + 1
+        y = top + row * LEGEND_ROW + LEGEND_ROW / 2
+        parts.append(sample(x, y))
+        parts.append(_text(x + LEGEND_SAMPLE + 6, y + 4, label))
+        x += width + 18
+    parts.append("</g>")
+    return parts, (row + 1) * LEGEND_ROW if items else 0
+
+
+# ---------------------------------------------------------------------------------------
+# Scales and axes.
+
+
+def _nice_ticks(low: Decimal, high: Decimal, *, whole: bool) -> list[Decimal]:
+    """Return 4 to 6 evenly spaced round ticks from at or below `low` to at or above `high`.
+
+    Steps are 1, 2, 2.5 or 5 times a power of ten (whole numbers only when `whole`, as a
+    count of 2.5 incidents makes no sense).
+    """
+    if high <= low:
+        pad = abs(high) / 10 or Decimal(1)
+        low, high = (low, low + pad) if low == 0 else (low - pad, high + pad)
+    span = high - low
+    magnitude = Decimal(1).scaleb(span.adjusted() - 1)
+    steps = [m * magnitude * 10**k for k in range(3) for m in (1, 2, Decimal("2.5"), 5)]
+    if whole:
+        steps = [s for s in steps if s == s.to_integral_value()] or [Decimal(1)]
+    for step in steps:
+        first = (low / step).to_integral_value(rounding=ROUND_FLOOR)
+        last = (high / step).to_integral_value(rounding=ROUND_CEILING)
+        if last - first <= 5:
+            break
+    # Too few intervals (a short span away from zero): widen towards zero, never across it.
+    while last - first < 3:
+        if first > 0:
+            first -= 1
+        else:
+            last += 1
+    return [((first + i) * step).normalize() + 0 for i in range(int(last - first) + 1)]
+
+
+def _decimals_of(step: Decimal) -> int:
+    exponent = step.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _starts_at_zero(unit: str, values: Sequence[Decimal]) -> bool:
+    """Return whether the value axis should include zero.
+
+    Counts always start at zero, so that a line's height reads as a volume. Other units
+    (a 60–95% service level) start at zero only when that wastes less than half the plot.
+    """
+    if unit == "count" or not values:
+        return True
+    low, high = min(values), max(values)
+    return low <= 0 <= high or (low > 0 and low <= high / 2) or (high < 0 and high >= low / 2)
+
+
+@dataclass(frozen=True)
+class _Scale:
+    ticks: list[Decimal]
+    top: float
+    bottom: float
+
+    @classmethod
+    def for_values(
+        cls, values: Sequence[Decimal], *, unit: str, top: float, bottom: float, zero: bool
+    ) -> _Scale:
+        low = min(values, default=Decimal(0))
+        high = max(values, default=Decimal(0))
+        if zero:
+            low, high = min(low, Decimal(0)), max(high, Decimal(0))
+        ticks = _nice_ticks(low, high, whole=unit == "count")
+        return cls(ticks=ticks, top=top, bottom=bottom)
+
+    @property
+    def low(self) -> Decimal:
+        return self.ticks[0]
+
+    @property
+    def high(self) -> Decimal:
+        return self.ticks[-1]
+
+    def contains(self, value: Decimal) -> bool:
+        return self.low <= value <= self.high
+
+    def y(self, value: Decimal) -> float:
+        fraction = float((value - self.low) / (self.high - self.low))
+        return self.bottom - fraction * (self.bottom - self.top)
+
+    def labels(self, unit: str) -> list[str]:
+        decimals = _decimals_of(self.ticks[1] - self.ticks[0])
+        return [format_value(tick, unit, decimals) for tick in self.ticks]
+
+
+def _y_axis_width(scale: _Scale, unit: str) -> float:
+    return PADDING + 8 + max(_text_width(label) for label in scale.labels(unit))
+
+
+def _y_axis(scale: _Scale, *, left: float, right: float, unit: str) -> list[str]:
+    """Return gridlines and tick labels, and a darker line at zero (the baseline)."""
+    parts = ['<g class="y-axis">']
+    for tick, label in zip(scale.ticks, scale.labels(unit), strict=True):
+        y = scale.y(tick)
+        parts.append(_line(left, y, right, y, stroke=GRID, **{"stroke-width": 1, "class": "grid"}))
+        parts.append(_text(left - 8, y + 4, label, anchor="end", **{"class": "tick"}))
+    baseline = Decimal(0) if scale.contains(Decimal(0)) else scale.low
+    y = scale.y(baseline)
+    parts.append(_line(left, y, right, y, stroke=AXIS, **{"stroke-width": 1.5}))
+    parts.append("</g>")
+    return parts
+
+
+def _x_labels(positions: Iterable[tuple[float, str]], *, y: float) -> list[str]:
+    parts = ['<g class="x-axis">']
+    parts.extend(_text(x, y, label, anchor="middle") for x, label in positions)
+    parts.append("</g>")
+    return parts
+
+
+def _segments(points: Sequence[tuple[float, float] | None]) -> list[list[tuple[float, float]]]:
+    """Split a line at its gaps: a missing value is never bridged."""
+    segments: list[list[tuple[float, float]]] = [[]]
+    for point in points:
+        if point is None:
+            if segments[-1]:
+                segments.append([])
+        else:
+            segments[-1].append(point)
+    return [s for s in segments if s]
+
+
+def _line_with_gaps(
+    points: Sequence[tuple[float, float] | None], *, dot: float | None, **style: object
+) -> list[str]:
+    """Return a polyline per run of values; a lone value between gaps shows as a dot.
+
+    With `dot` None lone values are left to the caller, which marks every point anyway.
+    """
+    parts = []
+    for segment in _segments(points):
+        if len(segment) > 1:
+            parts.append(_polyline(segment, **style))
+        elif dot is not None:
+            (x, y) = segment[0]
+            parts.append(
+                _rect(x - dot / 2, y - dot / 2, dot, dot, rx=_n(dot / 2), fill=style["stroke"])
+            )
+    return parts
+
+
+def _present(values: Iterable[Decimal | None]) -> list[Decimal]:
+    return [v for v in values if v is not None]
+
+
+# ---------------------------------------------------------------------------------------
+# 1. Monthly values by financial year.
+
+
+def _year_style(age: int) -> dict[str, object]:
+    """Return the line style of a year `age` years before the latest (0 = the latest)."""
+    if age == 0:
+        return {"stroke": LATEST, "stroke-width": 3}
+    style: dict[str, object] = {
+        "stroke": PREVIOUS[(age - 1) % len(PREVIOUS)],
+        "stroke-width": 1.75,
+        "stroke-dasharray": PREVIOUS_DASHES[(age - 1) % len(PREVIOUS_DASHES)],
+    }
+    return style
+
+
+def _month_of(year: str, index: int) -> str:
+    """Return "April 2019" for month `index` (0 = April) of financial year "2019/20"."""
+    match = FINANCIAL_YEAR.match(year)
+    if not match:
+        return f"{MONTH_NAMES[index]} {year}"
+    calendar_year = int(match.group(1)) + (1 if index >= 9 else 0)
+    return f"{MONTH_NAMES[index]} {calendar_year}"
+
+
+def _compare_years(latest: str, previous: str, pairs: list[tuple[Decimal, Decimal]]) -> str:
+    """Return e.g. "2022/23 is lower than 2021/22 in every month so far."."""
+    counts = [
+        ("lower than", "lower", sum(1 for a, b in pairs if a < b)),
+        ("higher than", "higher", sum(1 for a, b in pairs if a > b)),
+        ("the same as", "the same", sum(1 for a, b in pairs if a == b)),
+    ]
+    # The most common comparison leads; sorted() is stable, so ties keep the order above.
+    (lead, _, lead_count), *rest = sorted((c for c in counts if c[2]), key=lambda c: -c[2])
+    so_far = " so far" if len(pairs) < 12 else ""
+    if not rest:
+        months = "every month" if len(pairs) > 1 else "the one month"
+        return f"{latest} is {lead} {previous} in {months}{so_far}."
+    others = ", ".join(f"{short} in {count}" for _, short, count in rest)
+    return (
+        f"{latest} is {lead} {previous} in {lead_count} of {len(pairs)} months{so_far}, {others}."
+    )
+
+
+def monthly_by_financial_year(
+    *,
+    title: str,
+    unit: str,
+    series: dict[str, list[Decimal | None]],
+    decimals: int = 0,
+    id_prefix: str = "chart",
+) -> Chart:
+    """Return a line per financial year, April to March, the latest year boldest.
+
+    `series` maps financial years ("2021/22") to up to 12 monthly values from April; a
+    None is a month without data and breaks that year's line.
+    """
+    years = sorted(series)
+    months: dict[str, list[Decimal | None]] = {}
+    for year in years:
+        values = list(series[year])
+        if len(values) > 12:
+            raise ValueError(f"{year} has {len(values)} monthly values; a year has 12.")
+        months[year] = values + [None] * (12 - len(values))
+    with_data = [year for year in years if _present(months[year])]
+    all_values = [v for year in with_data for v in _present(months[year])]
+
+    # Legend first: its height depends on how many rows it wraps to.
+    legend_items: list[tuple[Sample, str]] = [
+        (_line_sample(**_year_style(len(with_data) - 1 - i)), year)
+        for i, year in enumerate(with_data)
+    ]
+    legend, legend_height = _legend(legend_items, top=PADDING)
+    top = PADDING + legend_height + 10
+    bottom = top + PLOT_HEIGHT
+    zero = _starts_at_zero(unit, all_values)
+    scale = _Scale.for_values(all_values, unit=unit, top=top, bottom=bottom, zero=zero)
+    left, right = _y_axis_width(scale, unit), WIDTH - PADDING
+    slot = (right - left) / 12
+
+    def x(index: int) -> float:
+        return left + (index + 0.5) * slot
+
+    body = _y_axis(scale, left=left, right=right, unit=unit)
+    body += _x_labels(((x(i), m) for i, m in enumerate(MONTH_ABBRS)), y=bottom + 18)
+    # Oldest first, so the latest year is drawn on top.
+    for i, year in enumerate(with_data):
+        style = _year_style(len(with_data) - 1 - i)
+        points = [None if v is None else (x(m), scale.y(v)) for m, v in enumerate(months[year])]
+        body.append(f'<g class="series"{_attrs({"data-year": year})}>')
+        body.append(f"<title>{escape(year)}</title>")
+        body += _line_with_gaps(points, dot=6, **{**style, "stroke-linejoin": "round"})
+        body.append("</g>")
+    body += legend
+
+    description = _monthly_description(title, with_data, months)
+    table = [["Month", *years]] + [
+        [MONTH_NAMES[m], *(format_value(months[year][m], unit, decimals) for year in years)]
+        for m in range(12)
+    ]
+    svg = _svg(
+        id_prefix=id_prefix,
+        title=title,
+        description=description,
+        height=bottom + X_LABEL_SPACE,
+        body=body,
+    )
+    # Safe: _svg() and its parts escape every text and attribute value.
+    return Chart(svg=mark_safe(svg), title=title, description=description, table=table)
+
+
+def _monthly_description(
+    title: str, years: list[str], months: dict[str, list[Decimal | None]]
+) -> str:
+    if not years:
+        return f"{title}. No data yet."
+    first, latest = years[0], years[-1]
+    first_month = next(i for i, v in enumerate(months[first]) if v is not None)
+    last_month = max(i for i, v in enumerate(months[latest]) if v is not None)
+    sentences = [f"{title}, {_month_of(first, first_month)} to {_month_of(latest, last_month)}."]
+    if len(years) > 1:
+        previous = years[-2]
+        pairs = [
+            (a, b)
+            for a, b in zip(months[latest], months[previous], strict=True)
+            if a is not None and b is not None
+        ]
+        if pairs:
+            sentences.append(_compare_years(latest, previous, pairs))
+    return " ".join(sentences)
+
+
+# ---------------------------------------------------------------------------------------
+# 2. XmR chart.
+
+
+def _marker(kind: Signal | None, x: float, y: float) -> str:
+    """Return a point's marker: a small dot, or a larger shape naming its signal."""
+    if kind is None:
+        return _rect(x - 3, y - 3, 6, 6, rx=3, fill=LATEST, **{"class": "marker marker-point"})
+    r = 7.0
+    shapes = {
+        Signal.BEYOND_LIMITS: ("diamond", [(x, y - r), (x + r, y), (x, y + r), (x - r, y)]),
+        Signal.TREND_UP: ("triangle-up", [(x, y - r), (x + r, y + r * 0.8), (x - r, y + r * 0.8)]),
+        Signal.TREND_DOWN: (
+            "triangle-down",
+            [(x, y + r), (x + r, y - r * 0.8), (x - r, y - r * 0.8)],
+        ),
+        Signal.RUN_ABOVE: ("square", _square(x, y, r * 0.8)),
+        Signal.RUN_BELOW: ("hollow-square", _square(x, y, r * 0.8)),
+    }
+    shape, points = shapes[kind]
+    # The below-the-mean run is an outline, so the two runs differ in form, not colour.
+    fill = "#ffffff" if kind == Signal.RUN_BELOW else SIGNAL_FILL
+    return _polyline(
+        [*points, points[0]],
+        **{
+            "fill": fill,
+            "stroke": TEXT,
+            "stroke-width": 2 if kind == Signal.RUN_BELOW else 1,
+            "stroke-linejoin": "miter",
+            "class": f"marker marker-signal marker-{shape}",
+        },
+    )
+
+
+def _value_sample(x: float, y: float) -> str:
+    line = _line(x, y, x + LEGEND_SAMPLE, y, stroke=LATEST, **{"stroke-width": 2})
+    return line + _marker(None, x + LEGEND_SAMPLE / 2, y)
+
+
+def _signal_sample(signal: Signal) -> Sample:
+    return lambda x, y: _marker(signal, x + LEGEND_SAMPLE / 2, y)
+
+
+def _square(x: float, y: float, half: float) -> list[tuple[float, float]]:
+    return [(x - half, y - half), (x + half, y - half), (x + half, y + half), (x - half, y + half)]
+
+
+def _main_signal(found: set[Signal]) -> Signal | None:
+    return next((s for s in SIGNAL_ORDER if s in found), None)
+
+
+def _as_signals(names: set[str]) -> set[Signal]:
+    try:
+        return {Signal(name) for name in names}
+    except ValueError as error:
+        raise ValueError(f"Unknown signal in {sorted(names)}: {error}") from None
+
+
+def _ranges(labels: list[str], indexes: list[int]) -> str:
+    """Return "Jan 2021 to Jun 2021, Mar 2022" for the consecutive runs of `indexes`."""
+    runs: list[list[int]] = []
+    for i in indexes:
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return ", ".join(
+        labels[run[0]] if len(run) == 1 else f"{labels[run[0]]} to {labels[run[-1]]}"
+        for run in runs
+    )
+
+
+def xmr(
+    *,
+    title: str,
+    unit: str,
+    points: list[tuple[str, Decimal | None]],
+    centre: Decimal,
+    lower: Decimal,
+    upper: Decimal,
+    signals: list[set[str]],
+    decimals: int = 0,
+    id_prefix: str = "chart",
+) -> Chart:
+    """Return an individuals chart: the values, their mean, dashed limits and signals.
+
+    `signals[i]` holds the `measures.spc.Signal` values point i is part of breaking; a
+    signalled point is drawn as a larger shape that names its signal in the legend.
+    """
+    if len(signals) != len(points):
+        raise ValueError(f"{len(points)} points but {len(signals)} sets of signals.")
+    labels = [label for label, _ in points]
+    values = [value for _, value in points]
+    found = [_as_signals(names) for names in signals]
+    shown = [
+        _main_signal(f) if v is not None else None for f, v in zip(found, values, strict=True)
+    ]
+    limit_text = f"{format_value(lower, unit, decimals)} and {format_value(upper, unit, decimals)}"
+
+    legend_items: list[tuple[Sample, str]] = [
+        (_value_sample, "Value"),
+        (
+            _line_sample(stroke=AXIS, **{"stroke-width": 1.5}),
+            f"Mean {_fmt(centre, unit, decimals)}",
+        ),
+        (
+            _line_sample(stroke=AXIS, **{"stroke-width": 1.5, "stroke-dasharray": "6 4"}),
+            f"Control limits {limit_text}",
+        ),
+    ]
+    for signal in SIGNAL_ORDER:
+        if signal in shown:
+            legend_items.append(
+                (
+                    _signal_sample(signal),
+                    SIGNAL_TEXT[signal].capitalize(),
+                )
+            )
+    legend, legend_height = _legend(legend_items, top=PADDING)
+    top = PADDING + legend_height + 10
+    bottom = top + PLOT_HEIGHT
+
+    present = _present(values)
+    # A count's lower limit below zero is left off the axis (a count cannot go there);
+    # the legend still gives it.
+    zero = _starts_at_zero(unit, present)
+    limits = [centre, upper] + ([] if unit == "count" and lower < 0 else [lower])
+    scale = _Scale.for_values(present + limits, unit=unit, top=top, bottom=bottom, zero=zero)
+    left, right = _y_axis_width(scale, unit), WIDTH - PADDING
+    slot = (right - left) / max(len(points), 1)
+
+    def x(index: int) -> float:
+        return left + (index + 0.5) * slot
+
+    every = max(1, math.ceil(len(points) / 10))
+    body = _y_axis(scale, left=left, right=right, unit=unit)
+    body += _x_labels(((x(i), labels[i]) for i in range(0, len(points), every)), y=bottom + 18)
+    body.append('<g class="limits">')
+    body.append(
+        _line(
+            left,
+            scale.y(centre),
+            right,
+            scale.y(centre),
+            stroke=AXIS,
+            **{"stroke-width": 1.5, "class": "centre"},
+        )
+    )
+    for limit, name in ((upper, "upper"), (lower, "lower")):
+        if scale.contains(limit):
+            body.append(
+                _line(
+                    left,
+                    scale.y(limit),
+                    right,
+                    scale.y(limit),
+                    stroke=AXIS,
+                    **{"stroke-width": 1.5, "stroke-dasharray": "6 4", "class": f"limit {name}"},
+                )
+            )
+    body.append("</g>")
+    coordinates = [None if v is None else (x(i), scale.y(v)) for i, v in enumerate(values)]
+    body.append('<g class="series">')
+    body += _line_with_gaps(coordinates, dot=None, stroke=LATEST, **{"stroke-width": 2})
+    body.append("</g>")
+    body.append('<g class="markers">')
+    for i, point in enumerate(coordinates):
+        if point is None:
+            continue
+        texts = [SIGNAL_TEXT[s] for s in SIGNAL_ORDER if s in found[i]]
+        tooltip = "; ".join([f"{labels[i]}: {_fmt(values[i], unit, decimals)}", *texts])
+        body.append(f"<g><title>{escape(tooltip)}</title>{_marker(shown[i], *point)}</g>")
+    body.append("</g>")
+    body += legend
+
+    description = _xmr_description(
+        title, labels, values, found, centre, limit_text, unit, decimals
+    )
+    table = [["Period", "Value", "Mean", "Lower limit", "Upper limit", "Signals"]] + [
+        [
+            label,
+            _fmt(value, unit, decimals),
+            _fmt(centre, unit, decimals),
+            _fmt(lower, unit, decimals),
+            _fmt(upper, unit, decimals),
+            "; ".join(SIGNAL_TEXT[s] for s in SIGNAL_ORDER if s in found[i]),
+        ]
+        for i, (label, value) in enumerate(points)
+    ]
+    svg = _svg(
+        id_prefix=id_prefix,
+        title=title,
+        description=description,
+        height=bottom + X_LABEL_SPACE,
+        body=body,
+    )
+    # Safe: _svg() and its parts escape every text and attribute value.
+    return Chart(svg=mark_safe(svg), title=title, description=description, table=table)
+
+
+def _fmt(value: Decimal | None, unit: str, decimals: int) -> str:
+    return format_value(value, unit, decimals)
+
+
+def _xmr_description(
+    title: str,
+    labels: list[str],
+    values: list[Decimal | None],
+    found: list[set[Signal]],
+    centre: Decimal,
+    limit_text: str,
+    unit: str,
+    decimals: int,
+) -> str:
+    if not labels:
+        return f"{title}. No data yet."
+    sentences = [
+        f"{title}, {labels[0]} to {labels[-1]}.",
+        f"Mean {_fmt(centre, unit, decimals)}; control limits {limit_text}.",
+    ]
+    signalled = False
+    for signal in SIGNAL_ORDER:
+        indexes = [i for i, f in enumerate(found) if signal in f and values[i] is not None]
+        if indexes:
+            signalled = True
+            sentences.append(f"{SIGNAL_TEXT[signal].capitalize()}: {_ranges(labels, indexes)}.")
+    if not signalled:
+        sentences.append("No signals: every point is within normal variation.")
+    return " ".join(sentences)
+
+
+# ---------------------------------------------------------------------------------------
+# 3. Year-to-date bars.
+
+
+def _change_text(base: Decimal | None, current: Decimal | None, unit: str) -> str:
+    if unit == "percent":
+        pp = None if base is None or current is None else current - base
+        return format_change_pp(pp)
+    return format_change_pct(change_pct(base, current))
+
+
+def year_to_date_bars(
+    *,
+    title: str,
+    unit: str,
+    bars: list[tuple[str, Decimal | None]],
+    decimals: int = 0,
+    id_prefix: str = "chart",
+) -> Chart:
+    """Return a bar per financial year ("2019" … "2022"), each labelled with its value."""
+    labels = [label for label, _ in bars]
+    values = [value for _, value in bars]
+    top = PADDING + LEGEND_ROW  # room for the value label above the tallest bar
+    bottom = top + PLOT_HEIGHT
+    scale = _Scale.for_values(_present(values), unit=unit, top=top, bottom=bottom, zero=True)
+    left, right = _y_axis_width(scale, unit), WIDTH - PADDING
+    slot = (right - left) / max(len(bars), 1)
+    width = min(slot * 0.6, 96)
+    zero_y = scale.y(Decimal(0))
+
+    body = _y_axis(scale, left=left, right=right, unit=unit)
+    body += _x_labels(((left + (i + 0.5) * slot, b) for i, b in enumerate(labels)), y=bottom + 18)
+    body.append('<g class="bars">')
+    latest = max((i for i, v in enumerate(values) if v is not None), default=None)
+    for i, value in enumerate(values):
+        centre = left + (i + 0.5) * slot
+        text = _fmt(value, unit, decimals)
+        if value is None:
+            label_y = zero_y - 6
+        else:
+            y = scale.y(value)
+            fill = LATEST if i == latest else EARLIER_BAR
+            body.append(
+                f"<g><title>{escape(f'{labels[i]}: {text}')}</title>"
+                + _rect(
+                    centre - width / 2,
+                    min(y, zero_y),
+                    width,
+                    abs(zero_y - y),
+                    fill=fill,
+                    **{"class": "bar"},
+                )
+                + "</g>"
+            )
+            label_y = y - 6 if value >= 0 else y + 16
+        body.append(_text(centre, label_y, text, anchor="middle", **{"class": "value-label"}))
+    body.append("</g>")
+
+    description = _bars_description(title, labels, values, unit, decimals)
+    table = [["Year", "Value", "Change vs previous year"]] + [
+        [
+            label,
+            _fmt(value, unit, decimals),
+            "" if i == 0 else _change_text(values[i - 1], value, unit),
+        ]
+        for i, (label, value) in enumerate(bars)
+    ]
+    svg = _svg(
+        id_prefix=id_prefix,
+        title=title,
+        description=description,
+        height=bottom + X_LABEL_SPACE,
+        body=body,
+    )
+    # Safe: _svg() and its parts escape every text and attribute value.
+    return Chart(svg=mark_safe(svg), title=title, description=description, table=table)
+
+
+def _bars_description(
+    title: str, labels: list[str], values: list[Decimal | None], unit: str, decimals: int
+) -> str:
+    if not labels:
+        return f"{title}. No data yet."
+    sentences = [f"{title}, {labels[0]} to {labels[-1]}."]
+    known = [(label, v) for label, v in zip(labels, values, strict=True) if v is not None]
+    if known:
+        label, value = known[-1]
+        sentence = f"{label}: {_fmt(value, unit, decimals)}"
+        if len(known) > 1:
+            before, base = known[-2]
+            change = _change_text(base, value, unit)
+            sentence += f", {change} compared with {before} ({_fmt(base, unit, decimals)})"
+        sentences.append(sentence + ".")
+        high_label, high = max(known, key=lambda item: item[1])
+        if len(known) > 2:
+            sentences.append(f"Highest: {high_label} ({_fmt(high, unit, decimals)}).")
+    return " ".join(sentences)
