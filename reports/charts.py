@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
@@ -31,11 +32,13 @@ __all__ = ["Chart", "monthly_by_financial_year", "xmr", "year_to_date_bars"]
 WIDTH = 720
 PLOT_HEIGHT = 240
 PADDING = 12
-FONT_SIZE = 12
+# 13 units, so that text stays above 11px when the 720-unit-wide chart is scaled down to
+# the 17cm (643px) text width of an A4 page.
+FONT_SIZE = 13
 FONT_FAMILY = "sans-serif"
 # A rough average glyph width of a sans-serif face at FONT_SIZE, for laying out legends
 # and margins; the layout leaves slack rather than measuring real fonts.
-CHAR_WIDTH = 6.8
+CHAR_WIDTH = 7.2
 LEGEND_ROW = 20
 LEGEND_SAMPLE = 28
 X_LABEL_SPACE = 26
@@ -222,8 +225,11 @@ def _nice_ticks(low: Decimal, high: Decimal, *, whole: bool) -> list[Decimal]:
     while last - first < 3:
         if first > 0:
             first -= 1
-        else:
+        elif last < 0 or low >= 0:
             last += 1
+        else:
+            first -= 1
+    # normalize() drops trailing zeros ("0.50"); + 0 then turns "2E+4" back into "20000".
     return [((first + i) * step).normalize() + 0 for i in range(int(last - first) + 1)]
 
 
@@ -389,7 +395,7 @@ def monthly_by_financial_year(
     *,
     title: str,
     unit: str,
-    series: dict[str, list[Decimal | None]],
+    series: Mapping[str, Sequence[Decimal | None]],
     decimals: int = 0,
     id_prefix: str = "chart",
 ) -> Chart:
@@ -437,8 +443,8 @@ def monthly_by_financial_year(
     body += legend
 
     description = _monthly_description(title, with_data, months)
-    table = [["Month", *years]] + [
-        [MONTH_NAMES[m], *(format_value(months[year][m], unit, decimals) for year in years)]
+    table = [["Month", *with_data]] + [
+        [MONTH_NAMES[m], *(format_value(months[year][m], unit, decimals) for year in with_data)]
         for m in range(12)
     ]
     svg = _svg(
@@ -524,7 +530,7 @@ def _main_signal(found: set[Signal]) -> Signal | None:
     return next((s for s in SIGNAL_ORDER if s in found), None)
 
 
-def _as_signals(names: set[str]) -> set[Signal]:
+def _as_signals(names: AbstractSet[str]) -> set[Signal]:
     try:
         return {Signal(name) for name in names}
     except ValueError as error:
@@ -549,11 +555,11 @@ def xmr(
     *,
     title: str,
     unit: str,
-    points: list[tuple[str, Decimal | None]],
+    points: Sequence[tuple[str, Decimal | None]],
     centre: Decimal,
     lower: Decimal,
     upper: Decimal,
-    signals: list[set[str]],
+    signals: Sequence[AbstractSet[str]],
     decimals: int = 0,
     id_prefix: str = "chart",
 ) -> Chart:
@@ -576,7 +582,7 @@ def xmr(
         (_value_sample, "Value"),
         (
             _line_sample(stroke=AXIS, **{"stroke-width": 1.5}),
-            f"Mean {_fmt(centre, unit, decimals)}",
+            f"Mean {format_value(centre, unit, decimals)}",
         ),
         (
             _line_sample(stroke=AXIS, **{"stroke-width": 1.5, "stroke-dasharray": "6 4"}),
@@ -643,7 +649,7 @@ def xmr(
         if point is None:
             continue
         texts = [SIGNAL_TEXT[s] for s in SIGNAL_ORDER if s in found[i]]
-        tooltip = "; ".join([f"{labels[i]}: {_fmt(values[i], unit, decimals)}", *texts])
+        tooltip = "; ".join([f"{labels[i]}: {format_value(values[i], unit, decimals)}", *texts])
         body.append(f"<g><title>{escape(tooltip)}</title>{_marker(shown[i], *point)}</g>")
     body.append("</g>")
     body += legend
@@ -654,10 +660,10 @@ def xmr(
     table = [["Period", "Value", "Mean", "Lower limit", "Upper limit", "Signals"]] + [
         [
             label,
-            _fmt(value, unit, decimals),
-            _fmt(centre, unit, decimals),
-            _fmt(lower, unit, decimals),
-            _fmt(upper, unit, decimals),
+            format_value(value, unit, decimals),
+            format_value(centre, unit, decimals),
+            format_value(lower, unit, decimals),
+            format_value(upper, unit, decimals),
             "; ".join(SIGNAL_TEXT[s] for s in SIGNAL_ORDER if s in found[i]),
         ]
         for i, (label, value) in enumerate(points)
@@ -671,10 +677,6 @@ def xmr(
     )
     # Safe: _svg() and its parts escape every text and attribute value.
     return Chart(svg=mark_safe(svg), title=title, description=description, table=table)
-
-
-def _fmt(value: Decimal | None, unit: str, decimals: int) -> str:
-    return format_value(value, unit, decimals)
 
 
 def _xmr_description(
@@ -691,7 +693,7 @@ def _xmr_description(
         return f"{title}. No data yet."
     sentences = [
         f"{title}, {labels[0]} to {labels[-1]}.",
-        f"Mean {_fmt(centre, unit, decimals)}; control limits {limit_text}.",
+        f"Mean {format_value(centre, unit, decimals)}; control limits {limit_text}.",
     ]
     signalled = False
     for signal in SIGNAL_ORDER:
@@ -719,7 +721,7 @@ def year_to_date_bars(
     *,
     title: str,
     unit: str,
-    bars: list[tuple[str, Decimal | None]],
+    bars: Sequence[tuple[str, Decimal | None]],
     decimals: int = 0,
     id_prefix: str = "chart",
 ) -> Chart:
@@ -740,7 +742,7 @@ def year_to_date_bars(
     latest = max((i for i, v in enumerate(values) if v is not None), default=None)
     for i, value in enumerate(values):
         centre = left + (i + 0.5) * slot
-        text = _fmt(value, unit, decimals)
+        text = format_value(value, unit, decimals)
         if value is None:
             label_y = zero_y - 6
         else:
@@ -766,7 +768,7 @@ def year_to_date_bars(
     table = [["Year", "Value", "Change vs previous year"]] + [
         [
             label,
-            _fmt(value, unit, decimals),
+            format_value(value, unit, decimals),
             "" if i == 0 else _change_text(values[i - 1], value, unit),
         ]
         for i, (label, value) in enumerate(bars)
@@ -791,13 +793,13 @@ def _bars_description(
     known = [(label, v) for label, v in zip(labels, values, strict=True) if v is not None]
     if known:
         label, value = known[-1]
-        sentence = f"{label}: {_fmt(value, unit, decimals)}"
+        sentence = f"{label}: {format_value(value, unit, decimals)}"
         if len(known) > 1:
             before, base = known[-2]
             change = _change_text(base, value, unit)
-            sentence += f", {change} compared with {before} ({_fmt(base, unit, decimals)})"
+            sentence += f", {change} compared with {before} ({format_value(base, unit, decimals)})"
         sentences.append(sentence + ".")
-        high_label, high = max(known, key=lambda item: item[1])
         if len(known) > 2:
-            sentences.append(f"Highest: {high_label} ({_fmt(high, unit, decimals)}).")
+            high_label, high = max(known, key=lambda item: item[1])
+            sentences.append(f"Highest: {high_label} ({format_value(high, unit, decimals)}).")
     return " ".join(sentences)
