@@ -1,10 +1,117 @@
-"""The charts a report section shows, built from the materialised figures."""
+"""The charts a report section or a measure page shows, built from the materialised figures."""
 
 from __future__ import annotations
 
-from measures.periods import Month
+from decimal import Decimal
+
+from measures.models import Measure
+from measures.periods import Month, Period
+from measures.selectors import DerivedSeries, SeriesBook
+from measures.spc import Limits, signals, xmr_limits
+from reports import charts
+
+FINANCIAL_YEARS = 4
+MONTHLY_CHARTS_PER_SECTION = 3
+XMR_MONTHS = 36
 
 
-def section_charts(section, *, area, month: Month) -> list:
-    """Return the charts for a section (none until the chart module is wired in)."""
-    return []
+def _chart_id(*parts: str) -> str:
+    return "chart-" + "-".join(p.replace("/", "-") for p in parts)
+
+
+def by_financial_year(measure: Measure, series, month: Month) -> charts.Chart | None:
+    """Return the measure's months in each of the last four financial years, overlaid."""
+    monthly = series.series.monthly()
+    if not monthly:
+        return None
+    last = month.financial_year
+    lines: dict[str, list[Decimal | None]] = {}
+    for year in range(last - FINANCIAL_YEARS + 1, last + 1):
+        months = Period.financial_year(year).months
+        values = [monthly[m].value if m in monthly else None for m in months if m <= month]
+        if any(v is not None for v in values):
+            lines[f"{year}/{(year + 1) % 100:02d}"] = values
+    if not lines:
+        return None
+    return charts.monthly_by_financial_year(
+        title=f"{measure.name} per month, by financial year",
+        unit=measure.unit,
+        series=lines,
+        decimals=measure.decimals,
+        id_prefix=_chart_id("fy", measure.code),
+    )
+
+
+def year_to_date_chart(measure: Measure, data) -> charts.Chart:
+    return charts.year_to_date_bars(
+        title=f"{measure.name}: {data.labels.get('window', 'year to date')}",
+        unit=measure.unit,
+        bars=[(row["year"], row["value"]) for row in data.rows],
+        decimals=measure.decimals,
+        id_prefix=_chart_id("ytd", measure.code),
+    )
+
+
+def xmr_chart(measure: Measure, series, month: Month) -> charts.Chart | None:
+    """Return the XmR chart of the measure's last three years of months, if it has limits."""
+    monthly = series.series.monthly()
+    window = Period.range(month.shift(1 - XMR_MONTHS), month).months
+    points = [(m.short_label, monthly[m].value if m in monthly else None) for m in window]
+    known = [v for _, v in points if v is not None]
+    limits: Limits | None = xmr_limits(known)
+    if limits is None:
+        return None
+    marks = signals([v if v is not None else limits.centre for _, v in points], limits)
+    return charts.xmr(
+        title=f"{measure.name}: XmR chart, {window[0].short_label} to {window[-1].short_label}",
+        unit=measure.unit,
+        points=points,
+        centre=limits.centre,
+        lower=limits.lower,
+        upper=limits.upper,
+        signals=[
+            {str(s) for s in m} if v is not None else set()
+            for m, (_, v) in zip(marks, points, strict=True)
+        ],
+        decimals=measure.decimals,
+        id_prefix=_chart_id("xmr", measure.code),
+    )
+
+
+def section_charts(section, *, area, month: Month, book: SeriesBook | None = None) -> list:
+    """Return a section's charts: a bar chart per year-to-date table, and monthly charts by
+    financial year for its monthly measures that no table shows (as the seed's call volumes).
+    """
+    result = []
+    for kind, data in section.tables:
+        if kind == "year-to-date" and data.rows:
+            result.append(year_to_date_chart(data.rows[0]["measure"], data))
+    shown = {m.pk for m in section.measures}
+    candidates = [
+        m
+        for m in Measure.objects.filter(
+            priority=section.priority,
+            frequency=Measure.Frequency.MONTHLY,
+            aggregation=Measure.Aggregation.SUM,
+        ).order_by("position")
+        if m.pk not in shown
+    ][:MONTHLY_CHARTS_PER_SECTION]
+    if candidates:
+        book = book or SeriesBook()
+        series = book.fetch(candidates, [area])
+        for measure in candidates:
+            chart = by_financial_year(measure, series[(measure.pk, area.pk)], month)
+            if chart is not None:
+                result.append(chart)
+                section.measures.append(measure)
+                if measure.source and measure.source not in section.sources:
+                    section.sources.append(measure.source)
+    return result
+
+
+def measure_charts(measure: Measure, series, month: Month) -> list:
+    """Return the measure page's charts: by financial year, and its XmR chart."""
+    if not isinstance(series, DerivedSeries) or not len(series.series):
+        return []
+    found = [by_financial_year(measure, series, month), xmr_chart(measure, series, month)]
+    return [c for c in found if c is not None]

@@ -13,8 +13,14 @@ from measures import access
 from measures.access import role_of
 from measures.models import Area, Measure, Plan, Profile, Value
 from measures.periods import Period, PeriodError, parse_period
-from measures.selectors import SeriesBook, latest_data_month, measures_of, pending_recompute
-from reports import publishing, rows, tables
+from measures.selectors import (
+    DerivedSeries,
+    SeriesBook,
+    latest_data_month,
+    measures_of,
+    pending_recompute,
+)
+from reports import publishing, report_charts, rows, tables
 from reports.exports import EXPORT_FORMATS, export_response
 from reports.filters import FigureFilter
 from reports.tables import TABLE_CLASSES
@@ -195,6 +201,11 @@ def home(request):
     )
 
 
+def _with_charts(section, *, area, month):
+    section.charts = report_charts.section_charts(section, area=area, month=month)
+    return section
+
+
 @login_required
 def report_preview(request):
     """Show the quarterly report as it stands: every section's tables and Key Headlines."""
@@ -212,7 +223,7 @@ def report_preview(request):
         if area is not None and month is not None:
             sections = [
                 (
-                    section,
+                    _with_charts(section, area=area, month=month),
                     [TABLE_CLASSES[kind](data) for kind, data in section.tables],
                 )
                 for section in rows.report_sections(
@@ -250,7 +261,7 @@ def measure_detail(request, code: str):
         else Value.objects.none(),
     )
     month = latest_data_month(plan=measure.priority.plan)
-    comparisons = []
+    comparisons, charts, spc = [], [], None
     if area and month:
         book = SeriesBook(user=request.user)
         series = book.fetch([measure], [area])[(measure.pk, area.pk)]
@@ -260,6 +271,10 @@ def measure_detail(request, code: str):
             ("Rolling 12 months", series.compare(rolling.shift(-12), rolling)),
             ("Financial year to date", series.compare(ytd.shift(-12), ytd)),
         ]
+        charts = report_charts.measure_charts(measure, series, month)
+        if isinstance(series, DerivedSeries):
+            latest = series.latest_month(month)
+            spc = series.spc(latest) if latest is not None else None
     # The history shows drafts' old and new figures: only for those who may see drafts.
     history = (
         Value.history.filter(measure_id=measure.pk)
@@ -277,6 +292,8 @@ def measure_detail(request, code: str):
             "areas": Area.objects.filter(values__measure=measure).distinct(),
             "values": values[:240],
             "comparisons": comparisons,
+            "charts": charts,
+            "spc": spc,
             "history": history,
         },
     )
