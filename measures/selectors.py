@@ -31,6 +31,9 @@ class MeasureSeries:
     def figure(self, period: Period) -> figures.Figure:
         return figures.figure_for(self.series, period, self.measure.aggregation)
 
+    def latest_month(self, on_or_before: Month | None = None) -> Month | None:
+        return self.series.latest_month(on_or_before)
+
     def compare(self, base: Period, current: Period) -> figures.Comparison:
         return figures.compare(
             self.series,

@@ -353,9 +353,12 @@ _ABBREVIATION = re.compile(r"\b(?:c|ca|approx|vs|v|e\.g|i\.e|no|nos|op|ops|st|in
 # Where a clause ends: punctuation (not the comma in "16,127"), a spaced dash, brackets and
 # the conjunctions that start a new statement.
 _CLAUSE_BREAK = re.compile(
-    r",(?!\d{3}\b)|[;:()\[\]]|\s[–—-]\s|\b(?:and|but|while|whilst|whereas|although|though)\b",
+    r",(?!\d{3}\b)|[;:()\[\]]|\s[–—-]\s|\b(?:but|while|whilst|whereas|although|though)\b",
     re.IGNORECASE,
 )
+# "and" may join two statements ("homicides fell 39% and knife crime rose 12%") or two
+# subjects ("DA victims and overall victims remain 83%"), so it only narrows a clause.
+_AND = re.compile(r"\band\b", re.IGNORECASE)
 
 
 def _sentences(text: str) -> list[str]:
@@ -390,7 +393,7 @@ def _split_sentences(paragraph: str) -> list[str]:
     return [piece for piece in pieces if piece]
 
 
-def _clause_at(sentence: str, position: int) -> tuple[int, int]:
+def _clause_at(sentence: str, position: int, *, at_and: bool = False) -> tuple[int, int]:
     """Return the (start, end) of the clause of `sentence` around `position`."""
     start, end = 0, len(sentence)
     for match in _CLAUSE_BREAK.finditer(sentence):
@@ -399,6 +402,13 @@ def _clause_at(sentence: str, position: int) -> tuple[int, int]:
         elif match.start() >= position:
             end = match.start()
             break
+    if at_and:
+        for match in _AND.finditer(sentence, start, end):
+            if match.end() <= position:
+                start = match.end()
+            elif match.start() >= position:
+                end = match.start()
+                break
     return start, end
 
 
@@ -614,20 +624,29 @@ def _measure_of(
     """Return the measure the number refers to, and whether it is named right after it.
 
     "two homicides" names it right after the number (one word may come between); otherwise
-    the number's clause must name exactly one measure, or continue a sentence that names one.
+    the number's clause must name exactly one measure, or continue a sentence that names one
+    ("…, with 2 recorded"), and not be a statement about something else ("… and knife crime
+    rose 12%").
     """
     named_after = _named_right_after(sentence, number, mentions)
     if named_after:
         return named_after, True
-    start, end = _clause_at(sentence, number.start)
-    in_clause = {mention.code for mention in mentions if start <= mention.start < end}
-    if len(in_clause) == 1:
-        return in_clause.pop(), False
     in_sentence = {mention.code for mention in mentions}
+    in_clause = _named_in(mentions, _clause_at(sentence, number.start))
+    if len(in_clause) > 1 or (not in_clause and len(in_sentence) > 1):
+        return None, False
+    code = (in_clause or in_sentence).pop()
+    # Within "…, and knife crime rose 12%" the number is about knife crime.
+    start, end = _clause_at(sentence, number.start, at_and=True)
     opening = re.findall(r"[\w'’]+", sentence[start : number.start].lower())
-    if not in_clause and len(in_sentence) == 1 and set(opening) <= _CONTINUING_WORDS:
-        return in_sentence.pop(), False
+    if _named_in(mentions, (start, end)) == {code} or set(opening) <= _CONTINUING_WORDS:
+        return code, False
     return None, False
+
+
+def _named_in(mentions: list[_Mention], clause: tuple[int, int]) -> set[str]:
+    start, end = clause
+    return {mention.code for mention in mentions if start <= mention.start < end}
 
 
 def _named_right_after(sentence: str, number: _Number, mentions: list[_Mention]) -> str | None:
@@ -652,6 +671,12 @@ _APPROXIMATELY_BEFORE = re.compile(
 )
 _AT_LEAST_BEFORE = re.compile(r"\b(?:over|more\s+than|in\s+excess\s+of|at\s+least)\s+$", re.I)
 _AT_MOST_BEFORE = re.compile(r"\b(?:under|less\s+than|fewer\s+than|at\s+most|up\s+to)\s+$", re.I)
+# "just under" is approximate, so approximations are looked for before bounds.
+_QUALIFIERS: tuple[tuple[Bound, re.Pattern[str]], ...] = (
+    ("approx", _APPROXIMATELY_BEFORE),
+    ("at_least", _AT_LEAST_BEFORE),
+    ("at_most", _AT_MOST_BEFORE),
+)
 # A change word before the number: "increase of 4.7%", "fell by 39%", "down 20%".
 _CHANGE_BEFORE = re.compile(
     r"\b(?:(?P<noun>increase|rise|growth|uplift|reduction|decrease|fall|drop|decline|cut)s?"
@@ -747,14 +772,10 @@ def _read(sentence: str, number: _Number, unit: str, *, named_after: bool) -> _R
 
 def _qualifier(before: str) -> tuple[Bound, str]:
     """Return the bound a qualifier before the number sets, and the qualifier as typed."""
-    for bound, pattern in (
-        ("at_most", _AT_MOST_BEFORE),
-        ("at_least", _AT_LEAST_BEFORE),
-        ("approx", _APPROXIMATELY_BEFORE),
-    ):
+    for bound, pattern in _QUALIFIERS:
         found = pattern.search(before)
         if found:
-            return bound, before[found.start() :]  # type: ignore[return-value]
+            return bound, before[found.start() :]
     return "exact", ""
 
 
@@ -773,7 +794,8 @@ _ROLLING = re.compile(
     re.IGNORECASE,
 )
 _YEAR_TO_DATE = re.compile(
-    r"\b(?:financial\s+)?year[\s-]to[\s-]date\b|\bf?ytd\b|\bso\s+far\s+this\s+(?:financial\s+)?year\b",
+    r"\b(?:financial\s+)?year[\s-]to[\s-]date\b|\bf?ytd\b"
+    r"|\bso\s+far\s+this\s+(?:financial\s+)?year\b",
     re.IGNORECASE,
 )
 _NUMBERED_QUARTER = re.compile(r"\b(?:quarter\s+|q)([1-4])\b", re.IGNORECASE)
@@ -803,7 +825,8 @@ _PREVIOUS_YEAR = re.compile(
 _ELSEWHERE = re.compile(
     r"\bnational(?:ly)?\b|\baverages?\b|\bmost\s+similar\b|\bms[gf]\b|\bregion(?:al|ally)?\b"
     r"|\bdistricts?\b|\bdivisions?\b|\bbcus?\b|\bwards?\b|\bweek(?:s|ends?)?\b"
-    r"|\bcalendar\s+year\b|\bsince\b|\b(?:last|latest)\s+(?:update|release)\b|\bdata\s+release\b"
+    r"|\bcalendar\s+year\b|\bsince\b|\b(?:last|latest)\s+(?:update|release)\b"
+    r"|\bdata\s+release\b"
     r"|\bpre[\s-]pandemic\b|\bper\s+[\d,]+\b|\b(?:previous|prior|preceding|same)\s+quarter\b"
     r"|\bquarter[\s-]on[\s-]quarter\b|(?<!the\s)\blast\s+(?:quarter|month)\b",
     re.IGNORECASE,
@@ -830,10 +853,16 @@ class _Cues:
 
 
 def _cues_for(sentence: str, position: int, elsewhere: re.Pattern[str] | None) -> _Cues:
-    """Return the periods the number's clause names, else those of the whole sentence."""
-    start, end = _clause_at(sentence, position)
-    cues = _cues(sentence[start:end], elsewhere)
-    return cues if cues.said else _cues(sentence, elsewhere)
+    """Return the periods named nearest the number: in its clause, else its sentence."""
+    for start, end in (
+        _clause_at(sentence, position, at_and=True),
+        _clause_at(sentence, position),
+        (0, len(sentence)),
+    ):
+        cues = _cues(sentence[start:end], elsewhere)
+        if cues.said:
+            break
+    return cues
 
 
 def _cues(text: str, other_areas: re.Pattern[str] | None) -> _Cues:
@@ -894,7 +923,7 @@ def _change_options(
         return []  # changes over a quarter or a month are not among the figures
     windows = cues.windows or {"rolling", "fytd"}
     bases = cues.bases or {"previous", "baseline"}
-    f = figures
+    f = figures  # short, so that each option fits on its line
     options: list[tuple[str, str, Kind, str, Decimal | None]] = [
         ("rolling", "previous", "change_pp", "12 months vs previous year",
          f.rolling_12_months_change_pp_vs_previous_year),
@@ -991,9 +1020,10 @@ def _agrees(reading: _Reading, computed: Decimal) -> bool:
 def _describe(candidate: _Candidate, reading: _Reading, decimals: int) -> str:
     """Return "-39.1% (12 months vs baseline; rounds to -39%)"."""
     shown = _format(candidate.kind, candidate.value, decimals)
-    rounded = _format(candidate.kind, candidate.value, reading.places)
     if candidate.kind in {"change_pct", "change_pp"}:
         rounded = _format_signed(candidate.kind, candidate.value, reading.places)
+    else:
+        rounded = _format(candidate.kind, candidate.value, reading.places)
     if rounded == shown:
         return f"{shown} ({candidate.label})"
     return f"{shown} ({candidate.label}; rounds to {rounded})"

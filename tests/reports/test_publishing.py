@@ -236,3 +236,45 @@ def test_headlines_revised_after_publishing_do_not_change_the_version(published)
     published.refresh_from_db()
     assert "Operation Warrior" in published.html
     assert Value.objects.exists()
+
+
+def test_a_headline_number_that_disagrees_blocks_publishing_until_overridden(plan, admin_user):
+    headline = Headline.objects.get(priority__code="national-picture")
+    # Approved text is locked; the test changes it behind the app's back to plant an error.
+    Headline.objects.filter(pk=headline.pk).update(
+        text=headline.text.replace(
+            "There have been two homicides", "There have been three homicides"
+        )
+        if "two homicides" in headline.text
+        else headline.text
+        + "\n- **Homicide:** There have been three homicides recorded in Quarter 3."
+    )
+
+    with pytest.raises(PublishBlocked) as caught:
+        report_publish(plan=plan, period=Q3, actor=admin_user)
+
+    (problem,) = [p for p in caught.value.problems if p.kind == "headline"]
+    assert "three" in problem.text and "Recorded Homicides" in problem.text
+    assert "2" in problem.text
+
+    version = report_publish(
+        plan=plan,
+        period=Q3,
+        actor=admin_user,
+        overrides={problem.key: "Includes a death reclassified after the data cut-off"},
+    )
+    assert version.overrides == [
+        {"problem": problem.text, "reason": "Includes a death reclassified after the data cut-off"}
+    ]
+
+
+def test_the_publish_page_offers_an_override_for_a_headline_mismatch(client, admin_user):
+    headline = Headline.objects.get(priority__code="national-picture")
+    Headline.objects.filter(pk=headline.pk).update(
+        text=headline.text
+        + "\n- **Homicide:** There have been three homicides recorded in Quarter 3."
+    )
+    client.force_login(admin_user)
+    page = client.get(reverse("reports:publish"), {"period": "2022/23-Q3"})
+    assert b"three" in page.content
+    assert b'name="override-' in page.content
