@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from measures import services
@@ -210,3 +212,20 @@ class ReturnEventAdmin(AuditOnlyMixin, admin.ModelAdmin):
     list_display = ["return_obj", "kind", "version", "actor", "at"]
     list_filter = ["kind"]
     list_select_related = ["return_obj", "return_obj__department", "actor"]
+
+
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    can_delete = False
+    filter_horizontal = ["departments"]
+    verbose_name_plural = "Role and departments"
+
+
+class PersonAdmin(UserAdmin):
+    """Users with their role and departments on the same page, so an admin sets them at once."""
+
+    inlines = [ProfileInline]
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), PersonAdmin)

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django_filters.views import FilterView
 
 from measures import access
@@ -189,10 +190,19 @@ TABLE_PAGES = [
 @login_required
 def home(request):
     plan = default_plan()
+    open_returns = (
+        access.returns_visible_to(request.user)
+        .exclude(status="approved")
+        .order_by("reporting_period__deadline", "department__name")[:20]
+        if access.may_see_returns(request.user)
+        else []
+    )
     return render(
         request,
         "reports/home.html",
         {
+            "open_returns": open_returns,
+            "today": timezone.localdate(),
             "plan": plan,
             "month": latest_data_month(plan=plan),
             "pages": [(name, view.page_title, view.intro) for name, view in TABLE_PAGES],
