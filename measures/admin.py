@@ -218,7 +218,7 @@ class ProfileInline(admin.StackedInline):
     model = Profile
     can_delete = False
     filter_horizontal = ["departments"]
-    verbose_name_plural = "Role and departments"
+    verbose_name = verbose_name_plural = "Role and departments"
 
 
 class PersonAdmin(UserAdmin):
