@@ -152,19 +152,26 @@ def refusal_reason(user, action: str, ret: Return) -> str:
     return "You may not do that."
 
 
-def values_visible_to(user, qs: QuerySet[Value] | None = None) -> QuerySet[Value]:
-    """Return the values the user may see: approved ones, and unapproved ones they answer for."""
-    qs = Value.objects.all() if qs is None else qs
+def _visible(user, qs: QuerySet, *, own: Q, approved: Q) -> QuerySet:
+    """Filter rows to those the user may see: approved ones, and unapproved ones they own."""
     role = role_of(user)
     if role in {Role.REVIEWER, Role.ADMIN}:
         return qs
     if role == Role.LEAD:
-        return qs.filter(
-            Q(status=Value.Status.APPROVED) | Q(measure__owner_id__in=department_ids(user))
-        )
+        return qs.filter(approved | own)
     if role == Role.VIEWER:
-        return qs.filter(status=Value.Status.APPROVED)
+        return qs.filter(approved)
     return qs.none()
+
+
+def values_visible_to(user, qs: QuerySet[Value] | None = None) -> QuerySet[Value]:
+    """Return the values the user may see: approved ones, and unapproved ones they answer for."""
+    return _visible(
+        user,
+        Value.objects.all() if qs is None else qs,
+        own=Q(measure__owner_id__in=department_ids(user)),
+        approved=Q(status=Value.Status.APPROVED),
+    )
 
 
 def sees_unapproved(user, measure) -> bool:
@@ -176,17 +183,13 @@ def sees_unapproved(user, measure) -> bool:
 
 
 def headlines_visible_to(user, qs: QuerySet[Headline] | None = None) -> QuerySet[Headline]:
-    qs = Headline.objects.all() if qs is None else qs
-    role = role_of(user)
-    if role in {Role.REVIEWER, Role.ADMIN}:
-        return qs
-    if role == Role.LEAD:
-        return qs.filter(
-            Q(status=Headline.Status.APPROVED) | Q(department_id__in=department_ids(user))
-        )
-    if role == Role.VIEWER:
-        return qs.filter(status=Headline.Status.APPROVED)
-    return qs.none()
+    """Return the headlines the user may see, on the same rule as values."""
+    return _visible(
+        user,
+        Headline.objects.all() if qs is None else qs,
+        own=Q(department_id__in=department_ids(user)),
+        approved=Q(status=Headline.Status.APPROVED),
+    )
 
 
 def may_administer(user) -> bool:

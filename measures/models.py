@@ -291,6 +291,21 @@ def _refuse_change_if_approved(obj) -> None:
         raise ApprovedLocked(f"{obj} is approved; reopen its return before changing it")
 
 
+class LockedWhenApproved(models.Model):
+    """Refuse `save()` and `delete()` of a row that is approved in the database."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        _refuse_change_if_approved(self)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        _refuse_change_if_approved(self)
+        return super().delete(*args, **kwargs)
+
+
 class ReviewStatus(models.TextChoices):
     """Where a figure or headline stands in the returns workflow."""
 
@@ -304,7 +319,7 @@ class ValueQuerySet(models.QuerySet["Value"]):
         return self.filter(status=Value.Status.APPROVED)
 
 
-class Value(models.Model):
+class Value(LockedWhenApproved):
     """A figure for one measure, one area and one period (a month, or a longer stored period)."""
 
     Status = ReviewStatus
@@ -351,14 +366,6 @@ class Value(models.Model):
     def __str__(self) -> str:
         return f"{self.measure.code} {self.area.code} {self.period.notation} = {self.value}"
 
-    def save(self, *args, **kwargs) -> None:
-        _refuse_change_if_approved(self)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        _refuse_change_if_approved(self)
-        return super().delete(*args, **kwargs)
-
     @property
     def period(self) -> Period:
         return _month_period(self.start, self.end)
@@ -368,7 +375,7 @@ class Value(models.Model):
         return self.status == self.Status.APPROVED
 
 
-class Headline(models.Model):
+class Headline(LockedWhenApproved):
     """One department's "Key Headlines" narrative for one priority and reporting period."""
 
     Status = ReviewStatus
@@ -397,14 +404,6 @@ class Headline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.priority.name} — {self.period.label}"
-
-    def save(self, *args, **kwargs) -> None:
-        _refuse_change_if_approved(self)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        _refuse_change_if_approved(self)
-        return super().delete(*args, **kwargs)
 
     @property
     def period(self) -> Period:

@@ -23,6 +23,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from measures import periods
 from measures.figures import change_pct
 from measures.formatting import format_change_pct, format_change_pp, format_value
 from measures.spc import SIGNAL_TEXT, Signal
@@ -56,21 +57,9 @@ PREVIOUS_DASHES = ["", "7 4", "2 3", "10 3 2 3", "4 4"]
 SIGNAL_FILL = "#c05600"
 EARLIER_BAR = "#5b7fa6"
 
-MONTH_ABBRS = ["Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar"]
-MONTH_NAMES = [
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-    "January",
-    "February",
-    "March",
-]
+# Financial-year order, April first.
+MONTH_ABBRS = [*periods.MONTH_ABBREVIATIONS[3:], *periods.MONTH_ABBREVIATIONS[:3]]
+MONTH_NAMES = [*periods.MONTH_NAMES[3:], *periods.MONTH_NAMES[:3]]
 FINANCIAL_YEAR = re.compile(r"^(\d{4})/\d{2}$")
 ID_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
