@@ -13,6 +13,7 @@ from reports import charts
 FINANCIAL_YEARS = 4
 MONTHLY_CHARTS_PER_SECTION = 3
 XMR_MONTHS = 36
+XMR_CHARTS_PER_SECTION = 2
 
 
 def _chart_id(*parts: str) -> str:
@@ -86,6 +87,7 @@ def section_charts(section, *, area, month: Month, book: SeriesBook | None = Non
     for kind, data in section.tables:
         if kind == "year-to-date" and data.rows:
             result.append(year_to_date_chart(data.rows[0]["measure"], data))
+    result += signal_charts(section, area=area, month=month, book=book)
     shown = {m.pk for m in section.measures}
     candidates = [
         m
@@ -107,6 +109,28 @@ def section_charts(section, *, area, month: Month, book: SeriesBook | None = Non
                 if measure.source and measure.source not in section.sources:
                     section.sources.append(measure.source)
     return result
+
+
+def signal_charts(section, *, area, month: Month, book: SeriesBook | None = None) -> list:
+    """Return XmR charts for the section's measures whose latest month breaks a run rule."""
+    monthly = [m for m in section.measures if m.frequency == Measure.Frequency.MONTHLY]
+    if not monthly:
+        return []
+    series = (book or SeriesBook()).fetch(monthly, [area])
+    found = []
+    for measure in monthly:
+        measure_series = series[(measure.pk, area.pk)]
+        if not isinstance(measure_series, DerivedSeries):
+            continue
+        latest = measure_series.latest_month(month)
+        spc = measure_series.spc(latest) if latest else None
+        if spc and spc["signals"] and latest is not None:
+            chart = xmr_chart(measure, measure_series, latest)
+            if chart is not None:
+                found.append(chart)
+        if len(found) == XMR_CHARTS_PER_SECTION:
+            break
+    return found
 
 
 def measure_charts(measure: Measure, series, month: Month) -> list:

@@ -106,6 +106,7 @@ class Audit:
 
     def check(self, page: Page, label: str) -> AuditResult:
         import time
+
         print(f"{time.monotonic():.1f} audit {label}")
         page.wait_for_load_state("load")
         violations = page.evaluate(AXE_RUN, WCAG_TAGS)

@@ -395,3 +395,18 @@ def test_the_beat_task_opens_the_quarter_that_has_just_ended(small_plan):
     assert [r.period.notation for r in opened] == ["2022/23-Q3"]
     assert opened[0].deadline == datetime.date(2023, 1, 21)
     assert services.reporting_period_open_due(today=datetime.date(2023, 1, 6)) == []
+
+
+def test_the_admin_site_cannot_change_or_delete_an_approved_value(approved, client, admin_user):
+    value = Value.objects.get(start="2022-10-01")
+    client.force_login(admin_user)
+    change_url = f"/admin/measures/value/{value.pk}/change/"
+
+    page = client.get(change_url)
+    posted = client.post(change_url, {"value": "1"})
+    deleted = client.post(f"/admin/measures/value/{value.pk}/delete/", {"post": "yes"})
+
+    assert page.status_code == 200 and b'name="value"' not in page.content  # read-only view
+    assert posted.status_code == 403
+    assert deleted.status_code == 403
+    assert Value.objects.get(pk=value.pk).value == 10

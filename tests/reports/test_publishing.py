@@ -278,3 +278,14 @@ def test_the_publish_page_offers_an_override_for_a_headline_mismatch(client, adm
     page = client.get(reverse("reports:publish"), {"period": "2022/23-Q3"})
     assert b"three" in page.content
     assert b'name="override-' in page.content
+
+
+def test_the_report_has_server_rendered_charts_with_text_alternatives(published):
+    html = published.html
+    assert html.count("<svg") >= 10
+    assert "per month, by financial year" in html  # call volumes, as in the seed
+    assert "XmR chart" in html  # a measure whose latest month breaks a run rule
+    assert "1st April – 31st December" in html  # year-to-date bars
+    assert "Data table for this chart" in html
+    assert 'role="img"' in html and "<desc" in html
+    assert "<script" not in html
