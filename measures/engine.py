@@ -216,6 +216,8 @@ def recompute(measure_ids: Iterable[int] | None = None) -> int:
         delete = DerivedFigure.objects.all()
         if ids is not None:
             delete = delete.filter(measure_id__in=ids)
+        # DELETE rather than TRUNCATE even for a full recompute: TRUNCATE would lock readers
+        # out until the new figures commit, and pages must keep answering meanwhile.
         delete._raw_delete(delete.db)
         written = 0
         with connection.cursor() as cursor:

@@ -579,8 +579,13 @@ class DerivedFigure(models.Model):
         ALL = "all", "Approved and provisional"
         APPROVED = "approved", "Approved only"
 
-    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="+")
-    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="+")
+    # No database foreign keys: this table is a cache rebuilt in bulk, and checking every
+    # inserted row against measures and areas would double the cost of a recompute. The ORM
+    # still cascades deletes of a measure or an area.
+    measure = models.ForeignKey(
+        Measure, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     scope = models.CharField(max_length=10, choices=Scope.choices)
     month = models.DateField()
     month_index = models.IntegerField(help_text="year × 12 + month − 1")

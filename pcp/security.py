@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.core.exceptions import PermissionDenied
@@ -143,14 +144,14 @@ def log_refusal(request: HttpRequest, status: int, reason: object, *, level=logg
     )
 
 
-def _response_reason(request: HttpRequest, response: HttpResponse) -> str:
+def _response_reason(request: HttpRequest, response: HttpResponse) -> str | None:
     noted = getattr(request, REFUSAL_ATTR, None)
     if noted:
         return noted
-    data = getattr(response, "data", None)  # a DRF Response
+    data = getattr(response, "data", None)  # a DRF Response: its "detail" says why
     if isinstance(data, dict) and data.get("detail"):
         return str(data["detail"])
-    return f"HTTP {response.status_code}"
+    return None
 
 
 def csrf_failure(request: HttpRequest, reason: str = "", **kwargs) -> HttpResponse:
@@ -208,14 +209,19 @@ class SecurityHeadersMiddleware:
 
     @staticmethod
     def _log_refused_response(request: HttpRequest, response: HttpResponse) -> None:
+        """Log a 401/403/404 that no exception reported (DRF answers its own refusals, some
+        views render their own 403 page, CSRF failures, unknown URLs)."""
         status = response.status_code
-        if status in (401, 403):
-            level = logging.WARNING if status == 403 else logging.INFO
-            log_refusal(request, status, _response_reason(request, response), level=level)
-        elif status == 404 and hasattr(request, "user"):
-            # View-raised 404s were logged (as warnings) in process_exception; what is left is
-            # an unknown URL, worth keeping at INFO to spot scanning.
+        if status not in (401, 403, 404) or getattr(request, LOGGED_ATTR, False):
+            return
+        reason = _response_reason(request, response)
+        if status == 404 and reason is None:
+            # An unknown URL: kept at INFO, enough to spot scanning without crying wolf.
             log_refusal(request, 404, "no such URL", level=logging.INFO)
+        elif status == 401:
+            log_refusal(request, 401, reason or "not signed in", level=logging.INFO)
+        else:
+            log_refusal(request, status, reason or f"HTTP {status}")
 
     @staticmethod
     def _add_headers(request: HttpRequest, response: HttpResponse) -> None:
@@ -261,17 +267,11 @@ def _login_failed(sender, credentials, request=None, **kwargs) -> None:
     )
 
 
-def _connect_lockout_receiver() -> None:
-    from axes.signals import user_locked_out
-
-    @receiver(user_locked_out, dispatch_uid="pcp.security.locked_out")
-    def _locked_out(sender, request, username, ip_address, **kwargs) -> None:
-        logger.warning(
-            "locked out user=%s ip=%s",
-            clean_for_log(username or ""),
-            clean_for_log(ip_address or ""),
-            extra={"security_event": "locked_out"},
-        )
-
-
-_connect_lockout_receiver()
+@receiver(user_locked_out, dispatch_uid="pcp.security.locked_out")
+def _locked_out(sender, request, username, ip_address, **kwargs) -> None:
+    logger.warning(
+        "locked out user=%s ip=%s",
+        clean_for_log(username or ""),
+        clean_for_log(ip_address or ""),
+        extra={"security_event": "locked_out"},
+    )

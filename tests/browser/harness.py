@@ -105,9 +105,6 @@ class Audit:
         page.on("framenavigated", navigated)
 
     def check(self, page: Page, label: str) -> AuditResult:
-        import time
-
-        print(f"{time.monotonic():.1f} audit {label}")
         page.wait_for_load_state("load")
         violations = page.evaluate(AXE_RUN, WCAG_TAGS)
         if violations is None:
@@ -126,8 +123,17 @@ class Audit:
         return found
 
     def unaudited(self) -> list[str]:
-        audited = {result.url for result in self.results}
-        return sorted({url for url in self.visited if url not in audited and url != "about:blank"})
+        """Pages (HTML, not downloads such as the PDF) shown but never checked.
+
+        A fragment (the skip link's #main, an error summary's #field) is the same page.
+        """
+        audited = {result.url.split("#")[0] for result in self.results}
+        shown = {url.split("#")[0] for url in self.visited}
+        return sorted(
+            url
+            for url in shown - audited
+            if url != "about:blank" and not re.search(r"\.(pdf|csv|xlsx)$", url)
+        )
 
     def table_problems(self) -> dict[str, list[str]]:
         """Table problems by page path (the same page seen twice counts once)."""
@@ -212,8 +218,12 @@ READ_ROWS = """() => {
         ratio: Boolean(part("numerator")),
         needs_note: /Needs a note/.test(cell(tr, "Warnings").textContent),
         warnings: cell(tr, "Warnings").textContent.trim(),
-        ids: {value: value.id, numerator: part("numerator")?.id, denominator: part("denominator")?.id,
-              note: tr.querySelector('textarea[name^="note-"]').id},
+        ids: {
+          value: value.id,
+          numerator: part("numerator")?.id,
+          denominator: part("denominator")?.id,
+          note: tr.querySelector('textarea[name^="note-"]').id,
+        },
       };
     });
 }"""
@@ -272,13 +282,20 @@ FOCUSED = """() => {
   const el = document.activeElement;
   if (!el || el === document.body) return null;
   const style = getComputedStyle(el);
+  const clear = (node) => ["transparent", "rgba(0, 0, 0, 0)"]
+    .includes(getComputedStyle(node).backgroundColor);
+  let around = el.parentElement;  // the colour the focus ring is drawn against
+  while (around && clear(around)) {
+    around = around.parentElement;
+  }
   return {
     tag: el.tagName.toLowerCase(), id: el.id, name: el.getAttribute("name") || "",
-    type: el.getAttribute("type") || "", text: (el.innerText || el.value || "").trim().slice(0, 80),
+    text: (el.innerText || el.value || "").trim().slice(0, 80),
     href: el.getAttribute("href") || "", summary: el.hasAttribute("data-error-summary"),
+    in_form: Boolean(el.closest("form.return-form")),
     outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0,
     outline_color: style.outlineColor, box_shadow: style.boxShadow,
-    background: style.backgroundColor,
+    around: around ? getComputedStyle(around).backgroundColor : "rgb(255, 255, 255)",
   };
 }"""
 
@@ -286,3 +303,148 @@ FOCUSED = """() => {
 def focused(page: Page) -> dict | None:
     """What has keyboard focus now, and whether it shows a focus indicator."""
     return page.evaluate(FOCUSED)
+
+
+def contrast(first: str, second: str) -> float:
+    """The WCAG contrast ratio of two CSS rgb()/rgba() colours (alpha ignored)."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"[\d.]+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def focus_problems(seen: list[dict]) -> list[str]:
+    """Focus indicators that are missing, or whose only indicator, the outline, has less
+    than 3:1 contrast with the colour around it (WCAG 1.4.11 non-text contrast)."""
+    problems = []
+    for element in seen:
+        what = f"<{element['tag']} id={element['id'] or '-'}> {element['text'][:40]!r}"
+        shadow = element["box_shadow"] not in ("", "none")
+        if not element["outline"] and not shadow:
+            problems.append(f"no visible focus indicator on {what}")
+        elif not shadow and contrast(element["outline_color"], element["around"]) < 3:
+            ratio = contrast(element["outline_color"], element["around"])
+            problems.append(
+                f"focus outline {element['outline_color']} on {element['around']} has contrast "
+                f"{ratio:.2f}:1 (< 3:1) on {what}"
+            )
+    return problems
+
+
+# --- known gaps -------------------------------------------------------------------------------
+#
+# Accessibility problems found by these tests in files the tests do not own, each with where it
+# is and how to fix it. They make a test xfail (naming them) instead of fail, *temporarily*:
+# when one stops occurring the test fails until its entry is removed, so none outlives its fix.
+
+
+@dataclass(frozen=True)
+class KnownGap:
+    key: str
+    where: str
+    fix: str
+
+
+KNOWN_GAPS = {
+    gap.key: gap
+    for gap in (
+        KnownGap(
+            "axe listitem on the flash messages",
+            'templates/base.html: <ul class="messages" role="status">',
+            "role=status replaces the list role, so its <li> are outside any list (axe "
+            "'listitem', serious, WCAG 1.3.1). Put the live region on a wrapper: "
+            '<div class="messages" role="status"><ul>…<li>…</li></ul></div> (and let the '
+            "CSS .messages rules apply to the div).",
+        ),
+        KnownGap(
+            "table.figures.returns has no <caption> (nor aria-label/aria-labelledby)",
+            "measures/tables.py ReturnTable/ReviewQueueTable (returns list, review queue)",
+            "give the django-tables2 table a caption, e.g. a template extending "
+            "django_tables2/table.html with {% block table.thead %}<caption>…</caption>"
+            "{{ block.super }}{% endblock %}, or Meta.attrs aria-labelledby pointing at the h1.",
+        ),
+        KnownGap(
+            "table.figures.return-rows has no <caption> (nor aria-label/aria-labelledby)",
+            'templates/returns/detail.html: <table class="figures return-rows">',
+            "add <caption>Figures for {{ ret.reporting_period.period.label }}</caption> (or "
+            'aria-labelledby="figures-title").',
+        ),
+        KnownGap(
+            "table.figures.history has no <caption> (nor aria-label/aria-labelledby)",
+            'templates/returns/detail.html: <table class="figures history">',
+            'add <caption>History of this return</caption> (or aria-labelledby="history-title").',
+        ),
+        KnownGap(
+            "focus outline #ffdd00 on white is below 3:1",
+            "static/css/site.css line 5 (a/button/input/select:focus) and "
+            "static/css/returns.css line 3 (textarea:focus)",
+            "the yellow ring alone has 1.4:1 against white (WCAG 1.4.11). Add a dark ring "
+            "next to it, e.g. `box-shadow: 0 0 0 6px #0b0c0c;` after the 3px #ffdd00 "
+            "outline (GOV.UK pattern: yellow + black).",
+        ),
+    )
+}
+
+
+def gap_of_violation(rule: str, node: dict) -> str | None:
+    if rule == "listitem" and node["target"].startswith(".message-"):
+        return "axe listitem on the flash messages"
+    return None
+
+
+def gap_of_focus_problem(problem: str) -> str | None:
+    if problem.startswith("focus outline rgb(255, 221, 0) on rgb(255, 255, 255)"):
+        return "focus outline #ffdd00 on white is below 3:1"
+    return None
+
+
+def verdict(audit: Audit, *, expected_gaps: set[str], focus: tuple[str, ...] = ()) -> None:
+    """Fail on any new problem; fail if an expected gap is gone (remove it from the list);
+    xfail, naming them, while expected gaps remain."""
+    import pytest
+
+    new: list[str] = []
+    seen: set[str] = set()
+    for result in audit.blocking():
+        for violation in result.violations:
+            unknown = []
+            for node in violation["nodes"]:
+                gap = gap_of_violation(violation["id"], node)
+                if gap:
+                    seen.add(gap)
+                else:
+                    unknown.append(node)
+            if unknown:
+                new.append(
+                    describe(
+                        [
+                            AuditResult(
+                                result.label, result.url, [{**violation, "nodes": unknown}], []
+                            )
+                        ]
+                    )
+                )
+    for path, problems in audit.table_problems().items():
+        for problem in problems:
+            if problem in KNOWN_GAPS:
+                seen.add(problem)
+            else:
+                new.append(f"{path}: {problem}")
+    for problem in focus:
+        gap = gap_of_focus_problem(problem)
+        if gap:
+            seen.add(gap)
+        else:
+            new.append(problem)
+    assert not new, "accessibility problems:\n" + "\n".join(new)
+    fixed = expected_gaps - seen
+    assert not fixed, f"fixed, so remove from KNOWN_GAPS/expected gaps: {sorted(fixed)}"
+    if seen:
+        pytest.xfail(
+            "everything else passed; known accessibility gaps remain (to fix, then remove): "
+            + " | ".join(f"{g}: {KNOWN_GAPS[g].where} → {KNOWN_GAPS[g].fix}" for g in sorted(seen))
+        )

@@ -278,7 +278,13 @@ CASES = {
     # --- columns ----------------------------------------------------------------------------
     "too-many-columns-unquoted-thousands": xfail(
         # "1,234" written without quotes: 1 is the value and 234 spills into a ninth column.
-        csv_case(csv_rows("t-assaults,force,2022-03,1,234,,,,"), 4, "no heading"),
+        csv_case(
+            "measure,area,period,value\n"
+            "t-assaults,force,2022-01,6\nt-assaults,force,2022-02,7\n"
+            "t-assaults,force,2022-03,1,234\n",
+            4,
+            "'234' in column 5 has no heading",
+        ),
         "cells beyond the header are ignored: the row imports as 1, not 1,234",
     ),
     "figure-under-a-blank-heading": xfail(
@@ -594,7 +600,7 @@ def test_a_250000_row_file_with_one_bad_row_at_the_end_is_rejected_on_that_line(
 
     elapsed = time.perf_counter() - started
     assert [str(e) for e in errors] == [f"line {HUGE_ROWS + 1}: unknown area 'mars'"]
-    assert elapsed < 30, f"checking 250,000 rows took {elapsed:.1f} s"
+    assert elapsed < 120, f"checking 250,000 rows took {elapsed:.1f} s"
 
 
 # --- what is accepted, decided ----------------------------------------------------------------
@@ -603,7 +609,7 @@ def test_a_250000_row_file_with_one_bad_row_at_the_end_is_rejected_on_that_line(
 def imported(path: Path) -> dict[str, Value]:
     values_import(path=path)
     return {
-        f"{v.measure.code} {v.area.code} {v.period.notation}": v
+        f"{v.measure.code} {v.area.code} {v.start:%Y-%m}": v
         for v in Value.objects.select_related("measure", "area")
     }
 
@@ -623,7 +629,7 @@ def test_xlsx_header_names_are_matched_ignoring_case_and_surrounding_spaces(stor
 def test_csv_utf8_with_a_bom_keeps_pound_signs_and_accents(stored, tmp_path):
     """Excel's "CSV UTF-8": the BOM is dropped, £ and é are kept as written."""
     text = "\ufeff" + HEADER + "t-cash,force,2022-Q4,30801,,,Opération Warrior,£ seized\n"
-    cash = imported(write_bytes(tmp_path, text.encode("utf-8")))["t-cash force 2022-Q4"]
+    cash = imported(write_bytes(tmp_path, text.encode("utf-8")))["t-cash force 2022-10"]
     assert (cash.note, cash.source) == ("Opération Warrior", "£ seized")
 
 
@@ -677,7 +683,18 @@ def test_only_the_first_xlsx_sheet_is_read_even_when_another_is_active(stored, t
     "the stored 0.3000, so every re-import of the same file 'updates' it and adds history",
 )
 def test_reimporting_an_xlsx_with_float_noise_changes_nothing(stored, tmp_path):
-    path = write_xlsx(tmp_path, [XLSX_HEADER, ["t-satisfied", "force", "2022-03", 0.1 + 0.2]])
+    """Excel stores 0.1 + 0.2 as 0.30000000000000004 (17 digits) and shows 0.3."""
+    import zipfile
+
+    written = write_xlsx(tmp_path, [XLSX_HEADER, ["t-satisfied", "force", "2022-03", 0.3]])
+    path = tmp_path / "excel.xlsx"
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                assert b"<v>0.3</v>" in data
+                data = data.replace(b"<v>0.3</v>", b"<v>0.30000000000000004</v>")
+            target.writestr(item, data)
     values_import(path=path)
     history = Value.history.count()
 

@@ -1,0 +1,207 @@
+"""Every page but login and the published reports needs a signed-in person (SPEC §1, ASVS 8.2).
+
+The URLs are not listed by hand: every pattern the URL resolver knows (the admin's and the
+API's included) is visited with its path arguments filled from the demo's real rows, so a
+view that forgot its login check would answer with real data. A new page that is meant to
+be public must be added to PUBLIC, a deliberate decision; a new parameter name must be
+given a sample in `sample_for`; either way this test fails until someone decides.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls.resolvers import RegexPattern, RoutePattern
+from rest_framework.authtoken.models import Token
+
+from measures.models import Measure, Plan, Return
+from measures.periods import parse_period
+from reports.publishing import report_publish
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+# The pages anyone may open, by URL name, each with the reason it is public.
+PUBLIC = {
+    "login": "signing in",
+    "logout": "signing out (POST only) reveals and changes nothing for an anonymous person",
+    "admin:login": "the admin's sign-in form",
+    "admin:logout": "signing out; sends an anonymous person to the admin's sign-in",
+    "schema": "the OpenAPI schema is public by design (SPEC §8); the data stays protected",
+    "public:list": "published reports (SPEC §1 Public)",
+    "public:report": "a published report",
+    "public:report-version": "one version of a published report",
+    "public:pdf": "a published report's PDF",
+    "public:tables": "a published report's tables as CSV/XLSX",
+}
+
+
+@dataclass
+class Page:
+    name: str  # "namespace:name", or the route for unnamed patterns
+    url: str
+    pattern: URLPattern
+
+
+@pytest.fixture
+def published(db, admin_user, viewer):
+    """A published report, and a row for every model the admin manages (the demo has no
+    groups, tokens or sign-in records), so that every admin URL gets a real id."""
+    Group.objects.create(name="Analysts")
+    Token.objects.create(user=admin_user)
+    access = {
+        "username": "victor",
+        "ip_address": "192.0.2.1",
+        "user_agent": "test",
+        "http_accept": "*/*",
+        "path_info": "/login/",
+    }
+    AccessAttempt.objects.create(**access, get_data="", post_data="", failures_since_start=1)
+    AccessLog.objects.create(**access)
+    AccessFailureLog.objects.create(**access)
+    plan = Plan.objects.get(code="pcp-2021-25")
+    return report_publish(plan=plan, period=parse_period("2022/23-Q3"), actor=admin_user)
+
+
+def _admin_model(prefix: str):
+    """Return the model whose admin the URL prefix ("admin/<app>/<model>/") belongs to."""
+    match = re.match(r"admin/(\w+)/(\w+)/", prefix)
+    return apps.get_model(match[1], match[2]) if match else None
+
+
+def _first_pk(model) -> str:
+    obj = model._default_manager.order_by("pk").first()
+    assert obj is not None, f"the demo has no {model.__name__} to fill an admin URL with"
+    return str(obj.pk)
+
+
+def sample_for(parameter: str, prefix: str, published) -> str:
+    """Return a real value for a URL parameter, from the demo's rows."""
+    model = _admin_model(prefix)
+    report = published.report
+    samples = {
+        "pk": lambda: str(Return.objects.order_by("pk").first().pk),
+        "code": lambda: "homicides",
+        "plan": lambda: report.plan.code,
+        "period": lambda: report.slug,
+        "number": lambda: str(published.number),
+        "export_format": lambda: "csv",
+        "app_label": lambda: "measures",
+        "content_type_id": lambda: str(ContentType.objects.get_for_model(Measure).pk),
+        "url": lambda: "no-such-admin-page/",
+    }
+    if parameter in {"object_id", "id", "#0"} and model is not None:
+        return _first_pk(model)
+    if parameter == "object_id":  # the admin's "view on site" shortcut
+        return str(Measure.objects.get(code="homicides").pk)
+    if parameter == "#1" and model is not None:  # simple-history's version id
+        obj_pk = _first_pk(model)
+        record = model.history.filter(pk=obj_pk).order_by("history_id").first()
+        assert record is not None, f"no history for {model.__name__} {obj_pk}"
+        return str(record.history_id)
+    assert parameter in samples, (
+        f"URL parameter {parameter!r} under {prefix!r} has no sample value: add one to sample_for"
+    )
+    return samples[parameter]()
+
+
+def _concrete(pattern, prefix: str, published) -> str:
+    """Return the URL text of one level of a pattern, its parameters filled in."""
+    if isinstance(pattern, RoutePattern):
+        return re.sub(
+            r"<(?:\w+:)?(\w+)>",
+            lambda m: sample_for(m[1], prefix, published),
+            str(pattern._route),
+        )
+    assert isinstance(pattern, RegexPattern), pattern
+    regex = pattern._regex.lstrip("^").rstrip("$")
+    position = iter(range(100))
+
+    def group(match: re.Match) -> str:
+        name = match[1] or f"#{next(position)}"
+        return sample_for(name, prefix, published)
+
+    # Named groups (?P<name>…) and plain groups (…), neither containing nested parentheses.
+    return re.sub(r"\((?:\?P<(\w+)>)?[^()]*\)", group, regex)
+
+
+def every_page(published, patterns=None, prefix="", namespace="") -> list[Page]:
+    pages = []
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        here = prefix + _concrete(entry.pattern, prefix, published)
+        if isinstance(entry, URLResolver):
+            inner = ":".join(filter(None, [namespace, entry.namespace]))
+            pages += every_page(published, entry.url_patterns, here, inner)
+        else:
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            pages.append(Page(name or f"<unnamed {here}>", "/" + here, entry))
+    return pages
+
+
+def _sends_to_login(response, path: str) -> bool:
+    if response.status_code != 302:
+        return False
+    login = reverse("admin:login") if path.startswith("/admin/") else reverse("login")
+    return response["Location"].startswith(login)
+
+
+def _refuses(response, path: str) -> bool:
+    if path.startswith("/api/"):
+        return response.status_code in (401, 403)
+    return _sends_to_login(response, path)
+
+
+def test_every_filled_url_resolves_to_its_own_view(published):
+    pages = every_page(published)
+
+    assert len(pages) > 100  # the admin alone has several per model
+    for page in pages:
+        assert resolve(page.url).func == page.pattern.callback, page
+
+
+def test_the_public_list_names_only_existing_pages(published):
+    names = {page.name for page in every_page(published)}
+
+    assert set(PUBLIC) <= names
+
+
+def test_every_non_public_url_refuses_anonymous_people(client, published):
+    """GET and POST: a view that checks login only for one method is caught too."""
+    leaks = []
+    for page in every_page(published):
+        if page.name in PUBLIC:
+            continue
+        for method in ("get", "post"):
+            response = getattr(client, method)(page.url)
+            if not _refuses(response, page.url):
+                leaks.append(f"{method.upper()} {page.url} ({page.name}): {response.status_code}")
+
+    assert leaks == []
+
+
+def test_the_public_pages_are_open_to_anyone(client, published):
+    pages = {page.name: page.url for page in every_page(published) if page.name in PUBLIC}
+    post_only = {"logout", "admin:logout"}
+
+    for name, url in pages.items():
+        if name in post_only:
+            response = client.post(url)
+            assert response.status_code == 302, name
+            continue
+        response = client.get(url)
+        assert response.status_code == 200, f"{name} {url}: {response.status_code}"
+
+
+def test_no_historical_model_has_admin_pages():
+    """simple-history's Historical* models are reachable only through their object's history
+    page (read-only for approved figures, see test_audit_history)."""
+    registered = [model.__name__ for model in admin.site._registry]
+
+    assert [name for name in registered if name.startswith("Historical")] == []
