@@ -33,7 +33,13 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: setup lint
+# axe-core for the browser tests' accessibility checks (from the npm registry, pinned by the
+# lock file); `make run` does not need it.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test: setup lint node_modules/axe-core/axe.min.js
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -41,4 +47,4 @@ bench: setup
 	$(BIN)/python manage.py bench
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache .hypothesis db.sqlite3
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache .mypy_cache .ruff_cache .hypothesis db.sqlite3 test-artifacts

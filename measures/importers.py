@@ -7,10 +7,12 @@ at a time.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -41,6 +43,11 @@ from measures.validation import value_errors
 VALUE_COLUMNS = ("measure", "area", "period", "value")
 OPTIONAL_VALUE_COLUMNS = ("numerator", "denominator", "note", "source")
 MAX_FILE_BYTES = 200 * 1024 * 1024
+# Value.value is DecimalField(max_digits=18, decimal_places=4).
+MAX_FIGURE = Decimal(10) ** 14
+FIGURE_DECIMALS = 4
+_FIGURE_RE = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]*)(?:\.[0-9]*)?")
+_EXPONENT_RE = re.compile(r"[+-]?[0-9.,]*[0-9][eE][+-]?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -74,14 +81,27 @@ class ImportSummary:
 # --- reading tables -------------------------------------------------------------------------
 
 
-def _cell_text(cell: Any) -> str:
+def _cell_text(cell: Any, number_format: str | None = None) -> str:
+    from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
     if cell is None:
         return ""
+    if isinstance(cell, ArrayFormula):
+        return cell.text or "="
+    if isinstance(cell, DataTableFormula):
+        return "=TABLE()"
     if isinstance(cell, datetime.datetime | datetime.date):
         # A spreadsheet turns "2022-12" into a date; the month is what was meant.
         return f"{cell.year:04d}-{cell.month:02d}"
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
+    if isinstance(cell, int | float) and not isinstance(cell, bool):
+        # Excel stores 17 significant digits and shows 15: 0.30000000000000004 is 0.3.
+        number = Decimal(format(cell, ".15g")) if isinstance(cell, float) else Decimal(cell)
+        if not number.is_finite():
+            return str(cell)
+        if number_format and "%" in number_format:
+            # Shown as 70.2%: give the text the person sees, which the value check refuses.
+            return f"{(number * 100).normalize():f}%"
+        return f"{number.normalize():f}"
     return str(cell).strip()
 
 
@@ -102,14 +122,18 @@ def read_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 def _read_csv(path: Path) -> Iterator[tuple[int, list[str]]]:
     raw = path.read_bytes()
-    if b"\x00" in raw[:4096]:
+    head = raw[:4096]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"PK\x03\x04")) or (
+        head.count(b"\x00") * 8 > len(head)
+    ):
         raise ImportRejected(
             [RowError(0, f"{path.name} is not a text CSV file (is it UTF-16 or a spreadsheet?)")]
         )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        before = raw[: exc.start]
+        line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
         raise ImportRejected(
             [RowError(line, "the file is not UTF-8 encoded; save it as CSV UTF-8")]
         ) from exc
@@ -135,11 +159,22 @@ def _read_xlsx(path: Path) -> Iterator[tuple[int, list[str]]]:
         ) from exc
     try:
         sheet = workbook.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = [_cell_text(c) for c in row]
+        number = 0
+        for number, row in enumerate(sheet.iter_rows(), start=1):
+            cells = [_cell_text(c.value, getattr(c, "number_format", None)) for c in row]
             while cells and cells[-1] == "":
                 cells.pop()
             yield number, cells
+        if number == 0 and len(workbook.worksheets) > 1:
+            raise ImportRejected(
+                [
+                    RowError(
+                        0,
+                        f"{path.name}: the first sheet, {sheet.title!r}, is empty; values are "
+                        "read from the first sheet only",
+                    )
+                ]
+            )
     finally:
         workbook.close()
 
@@ -153,6 +188,34 @@ def _decimal(text: str) -> Decimal:
     if not number.is_finite():
         raise InvalidOperation
     return number
+
+
+def _figure(text: str) -> Decimal:
+    """Return the figure written as `text`, or raise ValueError saying why it is not one.
+
+    Digits with an optional sign and decimal point; commas only between thousands (1,234.5).
+    """
+    if _EXPONENT_RE.fullmatch(text):
+        raise ValueError(
+            f"{text!r} is in scientific notation, which may have lost digits; format the "
+            "column as a number showing every digit"
+        )
+    if not _FIGURE_RE.fullmatch(text) or not any(c in "0123456789" for c in text):
+        raise ValueError(f"{text!r} is not a number")
+    number = Decimal(text.replace(",", ""))
+    if abs(number) >= MAX_FIGURE:
+        raise ValueError(f"{text!r} is too large; figures must be below 100,000,000,000,000")
+    if number != number.quantize(Decimal(1).scaleb(-FIGURE_DECIMALS)):
+        raise ValueError(f"{text!r} has more than {FIGURE_DECIMALS} decimal places")
+    return number
+
+
+def _is_formula(text: str) -> bool:
+    """Whether a spreadsheet would take the cell for a formula: = or @ first, or + or -
+    first in anything but a plain number."""
+    if text[:1] in ("=", "@"):
+        return True
+    return text[:1] in ("+", "-") and len(text) > 1 and not _FIGURE_RE.fullmatch(text)
 
 
 @dataclass
@@ -201,8 +264,12 @@ def _parse_value_row(
         return cells[index].strip() if index is not None and index < len(cells) else ""
 
     problems: list[str] = []
+    if any("\x00" in text for text in cells):
+        problems.append(
+            "contains a NUL character (0x00); remove it, or save the file again as CSV UTF-8"
+        )
     for text in cells:
-        if text.startswith("="):
+        if _is_formula(text):
             problems.append(f"formula {text[:30]!r} is not accepted; paste values only")
             break
     measure = measures.get(cell("measure"))
@@ -226,9 +293,9 @@ def _parse_value_row(
                 problems.append(f"{name} is empty")
             return None
         try:
-            return _decimal(text)
-        except (InvalidOperation, ValueError):
-            problems.append(f"{name} {text!r} is not a number")
+            return _figure(text)
+        except ValueError as exc:
+            problems.append(f"{name} {exc}")
             return None
 
     value = number("value", required=True)
@@ -245,7 +312,7 @@ def _parse_value_row(
             value=value,
             numerator=numerator,
             denominator=denominator,
-            unit_name=measure.get_unit_display().lower(),
+            unit_name=Measure.Unit(measure.unit).label.lower(),
         )
     if problems or measure is None or area is None or period is None or value is None:
         return None, problems
@@ -306,9 +373,19 @@ def values_import(
     areas = {a.code: a for a in Area.objects.all()}
     parsed: list[_ParsedRow] = []
     seen: dict[tuple[int, int, Period], int] = {}
+    named = set(columns.values())
     for line, cells in rows:
         if not any(cells):
             continue
+        stray = [i for i, text in enumerate(cells) if text and i not in named]
+        if stray:
+            errors.append(
+                RowError(
+                    line,
+                    f"{cells[stray[0]]!r} in column {stray[0] + 1} has no heading; remove it, "
+                    'or put a number with commas in quotes ("1,234")',
+                )
+            )
         row, problems = _parse_value_row(line, cells, columns, measures, areas)
         errors.extend(RowError(line, p) for p in problems)
         if row is None:

@@ -89,10 +89,11 @@ class ReturnTable(tables.Table):
         attrs={"td": {"class": "num"}},
     )
     link = tables.Column(verbose_name="Return", empty_values=(), orderable=False)
+    caption = "Returns"
 
     class Meta:
         attrs = {"class": "figures returns"}
-        template_name = "django_tables2/table.html"
+        template_name = "returns/table.html"
         empty_text = "No returns match these filters."
 
     def __init__(self, *args, **kwargs) -> None:
@@ -134,6 +135,7 @@ class ReviewQueueTable(ReturnTable):
 
     submitted_at = tables.DateTimeColumn(verbose_name="Submitted", format="j M Y H:i")
     submitted_by = tables.Column(verbose_name="Submitted by", accessor="submitted_by")
+    caption = "Returns waiting for review"
 
     class Meta(ReturnTable.Meta):
         orderable = False

@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.utils.html import strip_tags
 
 from measures import access
-from measures.models import Area, Headline, Plan
+from measures.models import Area, Headline, Plan, Return
 from measures.periods import Period
 from reports import rows
 from reports.models import PublishedReport, ReportVersion
@@ -33,13 +33,15 @@ class PublishBlocked(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # "provisional", "headline" (a number that disagrees), "unapproved-headline"
+    # "provisional", "unapproved-headline", and the overridable ones: "headline" (a number
+    # that disagrees) and "missing-return" (a department's return not yet approved)
+    kind: str
     text: str
-    key: str = ""  # what an override refers to (headline mismatches only)
+    key: str = ""  # what an override refers to
 
     @property
     def overridable(self) -> bool:
-        return self.kind == "headline"
+        return self.kind in ("headline", "missing-return")
 
 
 @dataclass
@@ -109,7 +111,30 @@ def report_problems(built: BuiltReport) -> list[Problem]:
                     )
                 )
     problems += headline_problems(built)
+    problems += missing_returns(built)
     return problems
+
+
+def missing_returns(built: BuiltReport) -> list[Problem]:
+    """Return a problem for each return of the reporting period that is not approved.
+
+    Its figures are simply absent from the report (older months stand in, with a footnote),
+    so an admin may publish anyway with a reason, e.g. a department that reports late.
+    """
+    returns = Return.objects.filter(
+        reporting_period__plan=built.plan,
+        reporting_period__start=built.period.start.first_day,
+        reporting_period__end=built.period.end.first_day,
+    ).exclude(status=Return.Status.APPROVED)
+    return [
+        Problem(
+            "missing-return",
+            f"The return of {ret.department.name} for {built.period.label} is "
+            f"{ret.get_status_display().lower()}: its figures are not in this report",
+            key=f"return-{ret.department.code}",
+        )
+        for ret in returns.select_related("department").order_by("department__name")
+    ]
 
 
 def headline_problems(built: BuiltReport) -> list[Problem]:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from measures.accounts import user_provision
 from pcp.celery import app as celery_app
@@ -49,6 +49,7 @@ def chromium(browser_prerequisites) -> Iterator[Browser]:
     the database flush) are synchronous, so Django is told to allow them — only while the
     browser is up, and only for this module.
     """
+    expect.set_options(timeout=TIMEOUT_MS)  # publishing makes the PDF before it answers
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         with sync_playwright() as playwright:

@@ -289,3 +289,21 @@ def test_the_report_has_server_rendered_charts_with_text_alternatives(published)
     assert "Data table for this chart" in html
     assert 'role="img"' in html and "<desc" in html
     assert "<script" not in html
+
+
+def test_returns_not_yet_approved_block_publishing_unless_overridden(plan, admin_user):
+    q4 = parse_period("2022/23-Q4")  # open in the demo: every department's return is a draft
+
+    with pytest.raises(PublishBlocked) as caught:
+        report_publish(plan=plan, period=q4, actor=admin_user)
+
+    missing = [p for p in caught.value.problems if p.kind == "missing-return"]
+    assert len(missing) == 7
+    assert "The return of Corporate Analysis for Jan–Mar 2023 is draft" in missing[0].text
+    version = report_publish(
+        plan=plan,
+        period=q4,
+        actor=admin_user,
+        overrides={p.key: "Published for the panel with the figures received" for p in missing},
+    )
+    assert len(version.overrides) == 7

@@ -188,7 +188,8 @@ def test_the_pdf_prints_the_script_as_text(client, published):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     text = "".join(
-        "".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(response.content)).pages
+        "".join(page.extract_text().split())
+        for page in PdfReader(io.BytesIO(response.content)).pages
     )
     # Rendered as markup, the tags would vanish from the text; printed, they are there.
     assert "Homicides<script>alert(1)</script>" in text

@@ -166,8 +166,7 @@ def test_failures_and_the_lock_out_are_logged(client, alice, caplog):
     assert ADDRESS in lock.getMessage()
     # axes' own lock-out warning
     assert any(
-        r.name.startswith("axes") and "AXES: Locking out" in r.getMessage()
-        for r in caplog.records
+        r.name.startswith("axes") and "AXES: Locking out" in r.getMessage() for r in caplog.records
     )
     assert "wrong-" not in caplog.text  # passwords are never logged
 
