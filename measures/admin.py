@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
 from measures import services
@@ -23,17 +25,28 @@ from measures.periods import Month, Period
 
 
 class ApprovedReadOnlyMixin:
-    """Approved rows are read-only here as everywhere: reopen the return to change them."""
+    """Approved rows are read-only here as everywhere: reopen the return to change them.
+
+    The stored status decides, not the object passed in: on simple-history's pages that is
+    an old version of the row, which may predate its approval.
+    """
+
+    @staticmethod
+    def _approved(obj) -> bool:
+        return obj is not None and type(obj).objects.filter(pk=obj.pk, status="approved").exists()
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.status == "approved":
-            return False
-        return super().has_change_permission(request, obj)
+        return not self._approved(obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.status == "approved":
-            return False
-        return super().has_delete_permission(request, obj)
+        return not self._approved(obj) and super().has_delete_permission(request, obj)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            current = self.get_object(request, unquote(object_id))
+            if self._approved(current):
+                raise PermissionDenied("Approved rows are read-only: reopen the return first.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class AuditOnlyMixin:

@@ -36,6 +36,7 @@ from measures.returns import (
     return_rows,
 )
 from measures.tables import ReturnTable, ReviewQueueTable, is_overdue
+from pcp.security import note_refusal
 
 STATUS_LABELS = dict(Return.Status.choices)
 NOT_SUBMITTED = "The return was not submitted. Correct the figures below first."
@@ -49,6 +50,7 @@ def shows_refusal(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         try:
             return view(request, *args, **kwargs)
         except PermissionDenied as exc:
+            note_refusal(request, exc)
             return render(
                 request,
                 "returns/forbidden.html",

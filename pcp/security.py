@@ -20,6 +20,7 @@ query string holding a NUL character (400) before any view or query sees it.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -109,7 +110,11 @@ def client_ip(request: HttpRequest) -> str:
     hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop]
     # Each trusted proxy appends the address it received from; the client is `proxies` from
     # the right. Fewer entries than proxies means the request bypassed them: use the socket.
-    return hops[-proxies] if len(hops) >= proxies else remote
+    candidate = hops[-proxies] if len(hops) >= proxies else remote
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:  # not an address: never store or trust it
+        return remote
 
 
 def _user_label(request: HttpRequest) -> str:

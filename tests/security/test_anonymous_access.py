@@ -103,7 +103,9 @@ def sample_for(parameter: str, prefix: str, published) -> str:
         return str(Measure.objects.get(code="homicides").pk)
     if parameter == "#1" and model is not None:  # simple-history's version id
         obj_pk = _first_pk(model)
-        record = model.history.filter(pk=obj_pk).order_by("history_id").first()
+        # A historical model's own pk is history_id: filter by the object's id field.
+        lookup = {model._meta.pk.attname: obj_pk}
+        record = model.history.filter(**lookup).order_by("history_id").first()
         assert record is not None, f"no history for {model.__name__} {obj_pk}"
         return str(record.history_id)
     assert parameter in samples, (

@@ -179,3 +179,26 @@ def test_a_successful_sign_in_is_logged(client, alice, caplog):
     login = [r for r in caplog.records if getattr(r, "security_event", "") == "login"]
     assert len(login) == 1
     assert "user=alice" in login[0].getMessage()
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_the_one_locked(client, alice, settings):
+    """With TRUSTED_PROXY_COUNT=1 the address the proxy saw (the right-most X-Forwarded-For
+    entry) is locked; what the client itself puts in front of it is ignored."""
+    settings.PCP_TRUSTED_PROXY_COUNT = 1
+    proxy = "10.0.0.1"
+
+    def attempt(password: str, forwarded: str):
+        return client.post(
+            reverse("login"),
+            {"username": "alice", "password": password},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    for n in range(5):
+        attempt(f"wrong-{n}", f"203.0.113.{n}, {ADDRESS}")
+
+    assert attempt(PASSWORD, f"anything, {ADDRESS}").status_code == 429
+    # Not an address (a request that bypassed the proxy): the socket's address is used.
+    assert attempt("wrong", "not-an-address").status_code == 200
+    assert attempt(PASSWORD, ELSEWHERE).status_code == 302
