@@ -31,7 +31,7 @@ SCALES = {
 }
 SMALL = (8, 4, 125)  # 4,000 values: the small side of the query-count comparison
 
-SMOKE_ENFORCED = ("recompute_queries",)
+SMOKE_ENFORCED = ("recompute_queries", "load_ratio")
 
 TARGETS = {
     "recompute_ratio": 1.5,
@@ -39,6 +39,7 @@ TARGETS = {
     "import_ratio": 3.0,
     "page_ratio": 3.0,
     "page_queries": 6,
+    "load_ratio": 2.5,
 }
 
 BASELINE_TEMPLATE = Template(
@@ -210,6 +211,7 @@ class Command(BaseCommand):
         }
 
         results["page"] = self.page(repeat=max(repeat * 5, 10), months=months)
+        results["load"] = load_test(seconds=5 if scale == "full" else 2, months=months)
         results["targets"] = TARGETS
         checks = {
             "recompute_ratio": results["recompute"]["ratio"] <= TARGETS["recompute_ratio"],
@@ -224,6 +226,12 @@ class Command(BaseCommand):
                 results["page"]["queries_20_rows"]
                 == results["page"]["queries_200_rows"]
                 <= TARGETS["page_queries"]
+            ),
+            # p95 under load ÷ single-client p95, with no error, for every page loaded.
+            "load_ratio": bool(results["load"]["pages"])
+            and all(
+                page["ratio"] <= TARGETS["load_ratio"] and page["errors"] == 0
+                for page in results["load"]["pages"]
             ),
         }
         results["checks"] = checks
@@ -317,3 +325,138 @@ class Command(BaseCommand):
             "queries_200_rows": len(q200),
             "queries_20_rows": len(q20),
         }
+
+
+# --- load test ------------------------------------------------------------------------------
+
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"p95_us": %d, "requests": %d, "errors": %d, "non_2xx": %d}\\n',
+    latency:percentile(95), summary.requests,
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+def load_test(*, seconds: int, months: int) -> dict:
+    """Serve the app with gunicorn on loopback and load two pages with wrk (bounded)."""
+    import os
+    import shutil
+    import subprocess
+    import urllib.request
+
+    from django.contrib.auth import get_user_model
+
+    from measures.periods import Month
+
+    if shutil.which("wrk") is None:
+        return {"skipped": "wrk is not installed (apt-get install wrk)", "pages": []}
+    user = get_user_model().objects.get(username="bench")
+    client = Client()
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session}"
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    end = Month(2013, 1).shift(months - 1).iso
+    query = f"plan=bench-plan&area=bench-area-0&period={end}"
+    pages = {"performance table": f"/tables/performance/?{query}", "report": f"/report/?{query}"}
+    env = {**os.environ, "DATABASE_URL": _database_url(), "CELERY_BROKER_URL": "", "DEBUG": "true"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "pcp.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+            "--timeout",
+            "60",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/login/", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        script = Path(tempfile.mkdtemp(prefix="pcp-wrk-")) / "report.lua"
+        script.write_text(WRK_REPORT)
+        results = []
+        for name, path in pages.items():
+            single = []
+            for _ in range(15):
+                request = urllib.request.Request(base + path, headers={"Cookie": cookie})
+                start = time.perf_counter()
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    response.read()
+                    assert response.status == 200
+                single.append(time.perf_counter() - start)
+            run = subprocess.run(
+                [
+                    "wrk",
+                    "-t1",
+                    "-c2",
+                    f"-d{seconds}s",
+                    "--timeout",
+                    "10s",
+                    "-s",
+                    str(script),
+                    "-H",
+                    f"Cookie: {cookie}",
+                    base + path,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=seconds + 60,
+                check=True,
+            )
+            loaded = json.loads(run.stdout.strip().splitlines()[-1])
+            single_p95 = percentile(single, 95)
+            results.append(
+                {
+                    "page": name,
+                    "single_client": timing(single),
+                    "under_load_p95_ms": round(loaded["p95_us"] / 1000, 2),
+                    "requests": loaded["requests"],
+                    "errors": loaded["errors"] + loaded["non_2xx"],
+                    "ratio": round(loaded["p95_us"] / 1_000_000 / single_p95, 2),
+                }
+            )
+        return {"server": "gunicorn, 2 workers", "client": "wrk, 2 connections", "pages": results}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
