@@ -118,3 +118,18 @@ def admin_user(db):
 @pytest.fixture
 def viewer(db):
     return _person("victor", "viewer")
+
+
+@pytest.fixture(autouse=True)
+def tasks_in_process(request):
+    """Run Celery tasks in process, as `make run` does, even when CI configures a broker.
+
+    Tests never start a worker, so a task sent to the broker would never run and the figures
+    a test then reads would be stale. The real-worker tests in tests/tasks switch this off.
+    """
+    from pcp.celery import app as celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
