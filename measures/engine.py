@@ -9,7 +9,6 @@ database's own. The arithmetic is that of `measures.figures` (tests compare the 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 
 from django.db import connection, transaction
@@ -226,12 +225,6 @@ def recompute(measure_ids: Iterable[int] | None = None) -> int:
                 cursor.execute(f"INSERT INTO measures_derivedfigure ({COLUMNS}) {sql}", [now])
                 written += max(cursor.rowcount, 0)
     return written
-
-
-def timed_recompute(measure_ids=None) -> tuple[int, float]:
-    start = time.perf_counter()
-    rows = recompute(measure_ids)
-    return rows, time.perf_counter() - start
 
 
 __all__ = ["derived_select_sql", "recompute"]

@@ -338,9 +338,8 @@ def publish(request):
                 version = publishing.report_publish(
                     plan=plan, period=period, actor=request.user, overrides=overrides
                 )
-            except publishing.PublishBlocked as exc:
+            except publishing.PublishBlocked:
                 error = "The report was not published: fix or override the problems below."
-                del exc
             else:
                 messages.success(
                     request, f"Published version {version.number} of {version.report}."
