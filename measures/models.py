@@ -361,7 +361,16 @@ class Value(LockedWhenApproved):
                 name="value_numerator_within_denominator",
             ),
         ]
-        indexes = [models.Index(fields=["measure", "area", "end"], name="value_series_idx")]
+        indexes = [
+            models.Index(fields=["measure", "area", "end"], name="value_series_idx"),
+            # The few values stored for longer than a month (a quarter, a 12-month release):
+            # pages ask whether a measure has any, per request, through this small index.
+            models.Index(
+                fields=["measure", "area"],
+                condition=~Q(start=F("end")),
+                name="value_longer_period_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.measure.code} {self.area.code} {self.period.notation} = {self.value}"

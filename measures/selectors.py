@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import F, Max, Q, QuerySet
 
 from measures import access, figures
@@ -129,8 +130,11 @@ class DerivedSeries:
     comparison rules themselves (partial data, footnotes) are those of `measures.figures`.
     """
 
-    def __init__(self, measure: Measure, area: Area, rows: list[dict], fallback):
+    def __init__(
+        self, measure: Measure, area: Area, rows: list[dict], fallback, *, sparse: bool = False
+    ):
         self.measure, self.area = measure, area
+        self.sparse = sparse
         self._rows = {row["month_index"]: row for row in rows}
         self._valued = sorted(i for i, row in self._rows.items() if row["value"] is not None)
         self._fallback = fallback
@@ -199,7 +203,20 @@ class DerivedSeries:
         )
 
     def is_provisional(self, *periods: Period) -> bool:
-        """Return whether any value inside the periods is not yet approved."""
+        """Return whether any value inside the periods is not yet approved.
+
+        A sparse series (read through `Anchored`) has only the rows at its windows' ends;
+        each row says whether every value of its rolling 12 months and year to date is
+        approved, which covers the 12-month and year-to-date windows ending there.
+        """
+        if self.sparse:
+            return any(
+                self._rows[p.end.index]["approved"] is False
+                if p.length > 1
+                else self._rows[p.end.index]["value_approved"] is False
+                for p in periods
+                if p.end.index in self._rows
+            )
         return any(
             self._rows[i]["value_approved"] is False
             for p in periods
@@ -226,6 +243,7 @@ DERIVED_FIELDS = (
     "month_index",
     "value",
     "value_approved",
+    "approved",
     "r12_value",
     "r12_numerator",
     "r12_denominator",
@@ -239,6 +257,88 @@ DERIVED_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class Anchored:
+    """The materialised rows a table needs, placed around each series' latest value.
+
+    A table of comparisons ending with the reporting month needs, per series, only a few
+    rows: those at the end of its windows. When the latest months have no data yet the
+    windows move back to the latest value (SPEC §4 partial data), so the rows are given
+    as `offsets` from each series' latest month with a value within `lookback` months of
+    `month` (the anchor), and as `months` (indexes) wherever that falls. A series with no
+    value in the lookback has no rows.
+    """
+
+    month: Month
+    lookback: int
+    offsets: tuple[int, ...] = (0,)
+    months: tuple[int, ...] = ()
+
+    def read(self, scopes: dict[str, list[int]], area_ids: list[int]) -> list[dict]:
+        """Return the rows, as `DERIVED_FIELDS` dicts in month order, in one query.
+
+        Each series finds its anchor by one step back along the table's unique index and
+        then reads its few rows by the same index, so the cost follows the rows shown, not
+        the length of the series.
+        """
+        if not area_ids or not any(scopes.values()):
+            return []
+        table = DerivedFigure._meta.db_table
+        valid = set(DerivedFigure.Scope.values)
+        pairs = ", ".join(
+            f"({int(m)}, {int(a)}, '{scope}')"
+            for scope, ids in scopes.items()
+            if scope in valid
+            for m in ids
+            for a in area_ids
+        )
+        wanted = ", ".join(
+            [f"a.anchor + {int(o)}" for o in self.offsets] + [str(int(m)) for m in self.months]
+        )
+        columns = ", ".join(f"d.{f}" for f in DERIVED_FIELDS)
+        same_series = (
+            "d.measure_id = a.measure_id AND d.area_id = a.area_id AND d.scope = a.scope "
+            f"AND d.month_index IN ({wanted})"
+        )
+        # PostgreSQL would otherwise flatten this into a hash join over the whole table when
+        # its estimates are off: a materialised anchor list and a LATERAL subquery that
+        # cannot be pulled up (OFFSET 0) keep it to index lookups. SQLite joins by nested
+        # loops over the index anyway.
+        postgres = connection.vendor == "postgresql"
+        rows_of_series = (
+            f"CROSS JOIN LATERAL (SELECT * FROM {table} d WHERE {same_series} OFFSET 0) d"
+            if postgres
+            else f"JOIN {table} d ON {same_series}"
+        )
+        sql = f"""
+            WITH p (measure_id, area_id, scope) AS (VALUES {pairs}),
+            a AS {"MATERIALIZED" if postgres else ""} (
+                SELECT p.measure_id, p.area_id, p.scope, (
+                    SELECT x.month_index FROM {table} x
+                    WHERE x.measure_id = p.measure_id AND x.area_id = p.area_id
+                      AND x.scope = p.scope AND x.value IS NOT NULL
+                      AND x.month_index BETWEEN %s AND %s
+                    ORDER BY x.month_index DESC LIMIT 1
+                ) AS anchor
+                FROM p
+            )
+            SELECT d.id, {columns} FROM a {rows_of_series}
+            WHERE a.anchor IS NOT NULL
+            ORDER BY d.month_index
+        """
+        params = [self.month.index - self.lookback + 1, self.month.index]
+        if postgres:
+            # psycopg returns the columns' Python types (Decimal, bool) as they are.
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return [dict(zip(DERIVED_FIELDS, row[1:], strict=True)) for row in cursor]
+        # Through the model, so that SQLite's column converters make decimals of its numbers.
+        return [
+            {f: getattr(row, f) for f in DERIVED_FIELDS}
+            for row in DerivedFigure.objects.raw(sql, params)
+        ]
+
+
 class SeriesBook:
     """Series read once and reused: a page that builds several tables reads figures once.
 
@@ -247,9 +347,12 @@ class SeriesBook:
     another department's figures in the approved scope only (SPEC §1).
     """
 
-    def __init__(self, *, approved_only: bool = False, user=None):
+    def __init__(self, *, approved_only: bool = False, user=None, rows: Anchored | None = None):
+        """`rows`, if given, reads only the materialised rows a table needs (`Anchored`);
+        without it every month of every series is read."""
         self.approved_only = approved_only
         self.user = user
+        self.rows = rows
         self._series: dict[tuple[int, int], MeasureSeries | DerivedSeries] = {}
         self._raw: dict[tuple[int, int], MeasureSeries] = {}
 
@@ -273,11 +376,20 @@ class SeriesBook:
     def _read(self, measures: list[Measure], areas: list[Area]) -> None:
         area_ids = [a.pk for a in areas]
         by_id = {m.pk: m for m in measures}
-        stored_longer = set(
-            Value.objects.filter(measure_id__in=by_id, area_id__in=area_ids)
-            .exclude(start=F("end"))
-            .values_list("measure_id", "area_id")
-            .distinct()
+        # Measures read through `Catalogue` already say whether they have any value stored for
+        # a longer period; only those need asking which of their areas do.
+        candidates = [
+            pk for pk, m in by_id.items() if getattr(m, "stored_longer", True) is not False
+        ]
+        stored_longer = (
+            set(
+                Value.objects.filter(measure_id__in=candidates, area_id__in=area_ids)
+                .exclude(start=F("end"))
+                .values_list("measure_id", "area_id")
+                .distinct()
+            )
+            if candidates
+            else set()
         )
         if stored_longer:
             self._raw.update(
@@ -295,11 +407,15 @@ class SeriesBook:
         for scope, ids in scopes.items():
             condition |= Q(scope=scope, measure_id__in=ids)
         rows: dict[tuple[int, int], list[dict]] = defaultdict(list)
-        for row in (
-            DerivedFigure.objects.filter(condition, area_id__in=area_ids)
-            .order_by("month_index")
-            .values(*DERIVED_FIELDS)
-        ):
+        if self.rows is not None:
+            found = self.rows.read(scopes, area_ids)
+        else:
+            found = (
+                DerivedFigure.objects.filter(condition, area_id__in=area_ids)
+                .order_by("month_index")
+                .values(*DERIVED_FIELDS)
+            )
+        for row in found:
             rows[(row["measure_id"], row["area_id"])].append(row)
         for measure in measures:
             for area in areas:
@@ -307,7 +423,9 @@ class SeriesBook:
                 if key in stored_longer:
                     self._series[key] = self._raw[key]
                 else:
-                    self._series[key] = DerivedSeries(measure, area, rows[key], self._values)
+                    self._series[key] = DerivedSeries(
+                        measure, area, rows[key], self._values, sparse=self.rows is not None
+                    )
 
     def _values(self, measure: Measure, area: Area) -> MeasureSeries:
         """Return a series read from its values, reading every series of the book at once."""
@@ -336,8 +454,14 @@ class SeriesBook:
 
 
 def pending_recompute(measures: Iterable[Measure]) -> bool:
-    """Return whether any of the measures' derived figures are waiting to be recomputed."""
-    return PendingRecompute.objects.filter(measure__in=list(measures)).exists()
+    """Return whether any of the measures' derived figures are waiting to be recomputed.
+
+    Measures read through `Catalogue` carry the answer already; others are asked in one query.
+    """
+    measures = list(measures)
+    if all(hasattr(m, "pending_recompute") for m in measures):
+        return any(getattr(m, "pending_recompute") for m in measures)  # noqa: B009
+    return PendingRecompute.objects.filter(measure__in=measures).exists()
 
 
 def comparison_significance(measure: Measure, comparison: figures.Comparison):

@@ -97,7 +97,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes first: it refuses a locked-out username and address before any password check.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "pcp.backends.ModelBackendWithProfile",
 ]
 
 # Login throttling (ASVS 6.3.1): 5 failures for one username from one address lock that pair

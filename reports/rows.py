@@ -16,6 +16,7 @@ from measures import access
 from measures.models import Area, Headline, Measure, Target
 from measures.periods import Month, Period
 from measures.selectors import (
+    Anchored,
     DerivedSeries,
     MeasureSeries,
     SeriesBook,
@@ -251,6 +252,39 @@ def scorecard(
     return data
 
 
+# The performance table compares rolling 12 months and the financial year to date with a
+# year earlier; when the latest months have no data yet both windows move back up to eleven
+# months (SPEC §4 partial data). Its figures therefore lie within the 36 months to the
+# reporting month, and a measure with no value in them has nothing to show.
+PERFORMANCE_MONTHS = 36
+
+
+def performance_targets(measures: Iterable[Measure]) -> dict[tuple[int, int | None], Target]:
+    """Return the measures' targets by (measure id, area id or None for every area)."""
+    return {
+        (t.measure_id, t.area_id): t
+        for t in Target.objects.filter(measure__in=list(measures)).order_by("-pk")
+    }
+
+
+def performance_rows(month: Month, targets: dict[tuple[int, int | None], Target]) -> Anchored:
+    """Return the materialised rows the performance table reads for `month` (`Anchored`).
+
+    Its windows end with each series' latest value (or with `month`, when that value is
+    more than eleven months back): the rows there and a year earlier, the financial year's
+    first month (a year to date cut back to it) and each target's baseline end, which moves
+    back with the windows.
+    """
+    april = Period.financial_year_to_date(month).start.index
+    baselines = {t.baseline.end.index for t in targets.values() if t.baseline is not None}
+    return Anchored(
+        month=month,
+        lookback=PERFORMANCE_MONTHS,
+        offsets=tuple(sorted({0, -12} | {end - month.index for end in baselines})),
+        months=tuple(sorted({month.index, month.index - 12, april, april - 12} | baselines)),
+    )
+
+
 def performance(
     *,
     measures: Iterable[Measure],
@@ -258,21 +292,22 @@ def performance(
     month: Month,
     approved_only: bool = False,
     book: SeriesBook | None = None,
+    targets: dict[tuple[int, int | None], Target] | None = None,
 ) -> TableData:
     """Return each measure × area: rolling 12 months and year to date vs a year earlier."""
     measures, areas = list(measures), list(areas)
+    if targets is None:
+        targets = performance_targets(measures)
     series = _book(book, approved_only).fetch(measures, areas)
     rolling = Period.rolling_twelve(month)
     ytd = Period.financial_year_to_date(month)
-    targets = {
-        (t.measure_id, t.area_id): t
-        for t in Target.objects.filter(measure__in=measures).order_by("-pk")
-    }
+    first_month = month.shift(1 - PERFORMANCE_MONTHS)
     data = TableData(rows=[], key="performance", title="Performance")
     for measure in measures:
         for area in areas:
             measure_series = series[(measure.pk, area.pk)]
-            if not len(measure_series.series):
+            latest = measure_series.latest_month(month)
+            if latest is None or latest < first_month:
                 continue
             r12 = measure_series.compare(rolling.shift(-12), rolling)
             fytd = measure_series.compare(ytd.shift(-12), ytd)

@@ -6,12 +6,15 @@ Cells render with the seed's formatting ("16,127", "69.8%", "-39.1%"); exports u
 
 from __future__ import annotations
 
+import html
 import inspect
 from typing import Any
+from urllib.parse import quote
 
 import django_tables2 as tables
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import SafeString
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from measures.formatting import format_change_pct, format_change_pp, format_value
 from measures.targets import LABELS as TARGET_LABELS
@@ -19,6 +22,11 @@ from reports.rows import TableData, as_number
 
 STATUS_BADGE = '<span class="status status-{0}">{1}</span>'
 RAG_BADGE = '<span class="rag rag-{0}">{1}</span>'
+
+
+def _escape(value: Any) -> str:
+    """Return `value` as HTML: as it is if it is already safe, else escaped (as `escape`)."""
+    return value if hasattr(value, "__html__") else html.escape(str(value))
 
 
 def _value(record: dict[str, Any], key: str) -> str:
@@ -71,16 +79,33 @@ class FigureTable(tables.Table):
             for key, renderer, wants, default, td_class in plan:
                 value = record.get(key)
                 if renderer is None or (value in (None, "") and "record" not in wants):
-                    html = conditional_escape(default if value in (None, "") else value)
+                    cell = _escape(default if value in (None, "") else value)
                 else:
                     kwargs = {}
                     if "value" in wants:
                         kwargs["value"] = value
                     if "record" in wants:
                         kwargs["record"] = record
-                    html = conditional_escape(renderer(**kwargs))
-                cells.append((html, td_class))
+                    cell = _escape(renderer(**kwargs))
+                cells.append((mark_safe(cell), td_class))  # escaped just above
             rows.append(cells)
+        return rows
+
+    def row_html(self) -> list[SafeString]:
+        """Return each row's cells as HTML, the first a row header: the page's table body.
+
+        Joined here rather than in the template, whose per-cell tags would cost more than
+        the figures themselves on a large table.
+        """
+        rows = []
+        for cells in self.cell_rows():
+            parts = []
+            for index, (cell, css) in enumerate(cells):
+                tag = "th" if index == 0 else "td"
+                scope = ' scope="row"' if index == 0 else ""
+                css_attr = f' class="{html.escape(css)}"' if css else ""
+                parts.append(f"<{tag}{scope}{css_attr}>{cell}</{tag}>")
+            rows.append(mark_safe("".join(parts)))  # every cell escaped above
         return rows
 
     def render_status(self, value):
@@ -93,7 +118,11 @@ class FigureTable(tables.Table):
         return TARGET_LABELS.get(value, "")
 
     def render_measure(self, value):
-        return format_html('<a href="{}">{}</a>', value.get_absolute_url(), value.name)
+        # One reverse() per table, not per row: measure codes are slugs, safe in a path.
+        if not hasattr(self, "_measure_url"):
+            self._measure_url = reverse("reports:measure", args=["-code-"])
+        url = self._measure_url.replace("-code-", quote(value.code))
+        return format_html('<a href="{}">{}</a>', url, value.name)
 
     def value_measure(self, value):
         return value.name

@@ -8,22 +8,22 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django_filters.views import FilterView
+from django.views.generic import TemplateView
 
 from measures import access
 from measures.access import role_of
 from measures.models import Area, Measure, Plan, Profile, Value
-from measures.periods import Period, PeriodError, parse_period
+from measures.periods import Month, Period, PeriodError, parse_period
 from measures.selectors import (
+    Anchored,
     DerivedSeries,
     SeriesBook,
     latest_data_month,
-    measures_of,
     pending_recompute,
 )
 from reports import publishing, report_charts, rows, tables
 from reports.exports import EXPORT_FORMATS, export_response
-from reports.filters import FigureFilter
+from reports.filters import Catalogue, FigureFilterForm, FilterState
 from reports.tables import TABLE_CLASSES
 
 
@@ -39,52 +39,70 @@ def default_plan() -> Plan | None:
     return Plan.objects.order_by("pk").first()
 
 
-class FigureTableView(LoginRequiredMixin, FilterView):
-    """A page of one kind of figure table, with filters and CSV/XLSX export."""
+def filter_form(request, catalogue: Catalogue) -> FigureFilterForm:
+    """Return the table filters bound to the query string, with the role's default figures."""
+    data = request.GET.copy()
+    if not data.get("status"):
+        data["status"] = "approved" if role_of(request.user) == Profile.Role.VIEWER else "all"
+    return FigureFilterForm(data, catalogue=catalogue)
 
-    filterset_class = FigureFilter
+
+class FigureTableView(LoginRequiredMixin, TemplateView):
+    """A page of one kind of figure table, with filters and CSV/XLSX export.
+
+    Everything the filters offer and check comes from one `Catalogue` read; the figures
+    come from the materialised derived figures in one query (`SeriesBook`).
+    """
+
     template_name = "reports/figure_page.html"
     page_title = ""
     intro = ""
     table_class: type[tables.FigureTable] = tables.FigureTable
 
-    def get_queryset(self):
-        return measures_of()
-
-    def get_filterset_kwargs(self, filterset_class):
-        kwargs = super().get_filterset_kwargs(filterset_class)
-        # Always bind, so that a page opened with no filters shows the default table.
-        data = self.request.GET.copy()
-        if not data.get("status"):
-            data["status"] = (
-                "approved" if role_of(self.request.user) == Profile.Role.VIEWER else "all"
-            )
-        kwargs["data"] = data
-        return kwargs
-
     def build(self, *, measures, area, month, approved_only, book) -> list[rows.TableData]:
         raise NotImplementedError
 
+    def rows_needed(self, month: Month, measures: list[Measure]) -> Anchored | None:
+        """Return the materialised rows the tables read, or None for every month's."""
+        return None
+
+    def get(self, request, *args, **kwargs):
+        self.catalogue = Catalogue.load()
+        self.form = filter_form(request, self.catalogue)
+        self.area, self.month, self.measures = None, None, []
+        self.figure_tables = self.get_tables()
+        export_format = request.GET.get("export")
+        if export_format in EXPORT_FORMATS:
+            return export_response(
+                self.figure_tables, name=self.page_title, export_format=export_format
+            )
+        return self.render_to_response(self.get_context_data(**kwargs))
+
     def get_tables(self) -> list[tables.FigureTable]:
-        if not self.filterset.is_valid():
+        if not self.form.is_valid():
             return []
-        cleaned = self.filterset.form.cleaned_data
-        area = cleaned.get("area") or default_area()
-        plan = cleaned.get("plan") or default_plan()
-        period: Period | None = cleaned.get("period")
+        cleaned = self.form.cleaned_data
+        area = cleaned["area"] or self.catalogue.default_area()
+        plan = cleaned["plan"] or self.catalogue.default_plan()
+        period: Period | None = cleaned["period"]
         month = period.end if period else latest_data_month(plan=plan)
         if area is None or month is None:
             return []
         self.area, self.month = area, month
-        approved_only = cleaned.get("status") == "approved"
+        self.measures = self.form.measures()
+        approved_only = cleaned["status"] == "approved"
         built = self.build(
-            measures=list(self.object_list),
+            measures=self.measures,
             area=area,
             month=month,
             approved_only=approved_only,
-            book=SeriesBook(approved_only=approved_only, user=self.request.user),
+            book=SeriesBook(
+                approved_only=approved_only,
+                user=self.request.user,
+                rows=self.rows_needed(month, self.measures),
+            ),
         )
-        wanted_rag = cleaned.get("target_status")
+        wanted_rag = cleaned["target_status"]
         result = []
         for data in built:
             if wanted_rag:
@@ -94,23 +112,13 @@ class FigureTableView(LoginRequiredMixin, FilterView):
             result.append(table)
         return result
 
-    def get(self, request, *args, **kwargs):
-        response = super().get(request, *args, **kwargs)
-        export_format = request.GET.get("export")
-        if export_format in EXPORT_FORMATS:
-            return export_response(
-                self.figure_tables, name=self.page_title, export_format=export_format
-            )
-        return response
-
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        self.area, self.month = None, None
-        self.figure_tables = self.get_tables()
         query = self.request.GET.copy()
         query.pop("export", None)
         context.update(
-            recomputing=pending_recompute(self.object_list) if self.figure_tables else False,
+            filter=FilterState(self.form),
+            recomputing=pending_recompute(self.measures) if self.figure_tables else False,
             page_title=self.page_title,
             intro=self.intro,
             figure_tables=self.figure_tables,
@@ -136,7 +144,7 @@ class YearToDateView(FigureTableView):
     table_class = tables.YearToDateTable
 
     def build(self, **kwargs):
-        only_flagged = not self.filterset.form.cleaned_data.get("measure")
+        only_flagged = not self.form.cleaned_data["measure"]
         return rows.year_to_date_tables(only_flagged=only_flagged, **kwargs)
 
 
@@ -146,7 +154,7 @@ class MonthlyView(FigureTableView):
     table_class = tables.MonthlyTable
 
     def build(self, **kwargs):
-        only_flagged = not self.filterset.form.cleaned_data.get("measure")
+        only_flagged = not self.form.cleaned_data["measure"]
         return [rows.monthly_table(only_flagged=only_flagged, **kwargs)]
 
 
@@ -173,8 +181,12 @@ class PerformanceView(FigureTableView):
     intro = "Every measure: rolling 12 months and financial year to date against a year earlier."
     table_class = tables.PerformanceTable
 
+    def rows_needed(self, month, measures):
+        self.targets = rows.performance_targets(measures)
+        return rows.performance_rows(month, self.targets)
+
     def build(self, *, area, **kwargs):
-        return [rows.performance(areas=[area], **kwargs)]
+        return [rows.performance(areas=[area], targets=self.targets, **kwargs)]
 
 
 TABLE_PAGES = [
@@ -219,16 +231,15 @@ def _with_charts(section, *, area, month):
 @login_required
 def report_preview(request):
     """Show the quarterly report as it stands: every section's tables and Key Headlines."""
-    plan = default_plan()
-    filterset = FigureFilter(
-        {"status": "all", **request.GET.dict()}, queryset=measures_of(plan=plan)
-    )
+    catalogue = Catalogue.load()
+    form = FigureFilterForm({"status": "all", **request.GET.dict()}, catalogue=catalogue)
+    plan = catalogue.default_plan()
     sections, area, month = [], None, None
-    if plan is not None and filterset.is_valid():
-        cleaned = filterset.form.cleaned_data
-        plan = cleaned.get("plan") or plan
-        area = cleaned.get("area") or default_area()
-        period = cleaned.get("period")
+    if plan is not None and form.is_valid():
+        cleaned = form.cleaned_data
+        plan = cleaned["plan"] or plan
+        area = cleaned["area"] or catalogue.default_area()
+        period = cleaned["period"]
         month = period.end if period else latest_data_month(plan=plan)
         if area is not None and month is not None:
             sections = [
@@ -249,7 +260,7 @@ def report_preview(request):
         "reports/report_preview.html",
         {
             "plan": plan,
-            "filter": filterset,
+            "filter": FilterState(form),
             "sections": sections,
             "area": area,
             "month": month,

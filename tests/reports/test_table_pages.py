@@ -146,3 +146,52 @@ def test_filters_by_priority_and_measure(client, alice, figures):
 
     shown = [row["measure"].code for row in response.context["figure_tables"][0].data.data]
     assert shown == ["extra-1"]
+
+
+@pytest.mark.parametrize(
+    ("person", "most"),
+    [
+        # session, user with profile, areas, measures, targets, figures
+        ("admin_user", 6),
+        ("charlie", 6),
+        ("viewer", 6),
+        # and the departments a lead answers for
+        ("alice", 7),
+    ],
+)
+def test_the_performance_page_reads_in_a_fixed_handful_of_queries(
+    client, request, figures, person, most
+):
+    client.force_login(request.getfixturevalue(person))
+    url = reverse("reports:performance")
+    force = Area.objects.get(code="force")
+    violence = Priority.objects.get(code="violence")
+    extra_measures(2, force)
+    with CaptureQueriesContext(connection) as few:
+        page = client.get(url, {"period": "2022-12", "area": "force", "plan": "test-plan"})
+    extra_measures(20, force)
+    with CaptureQueriesContext(connection) as many:
+        client.get(url, {"period": "2022-12", "area": "force", "plan": "test-plan"})
+    with CaptureQueriesContext(connection) as filtered:
+        one = client.get(url, {"period": "2022-12", "priority": violence.pk, "measure": "extra-3"})
+
+    assert page.status_code == one.status_code == 200
+    assert len(page.context["figure_tables"][0].data.data) == 3
+    assert [r["measure"].code for r in one.context["figure_tables"][0].data.data] == ["extra-3"]
+    assert len(few) == len(many) == len(filtered) <= most, [
+        q["sql"][:80] for q in many.captured_queries
+    ]
+
+
+def test_filters_name_unknown_choices_without_reading_them_one_by_one(client, alice, figures):
+    client.force_login(alice)
+
+    response = client.get(
+        reverse("reports:performance"), {"plan": "no-such-plan", "area": "nowhere"}
+    )
+
+    assert response.status_code == 200
+    errors = response.context["filter"].errors
+    assert "'no-such-plan' is not one of the choices" in errors["plan"][0]
+    assert "'nowhere' is not one of the choices" in errors["area"][0]
+    assert not response.context["figure_tables"]
