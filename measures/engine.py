@@ -18,6 +18,7 @@ from measures.models import DerivedFigure
 from measures.spc import RUN_LENGTH, TREND_LENGTH, XMR_CONSTANT
 
 SPC_WINDOW = 24  # months of history the limits for a month are drawn from
+TRAILING_MONTHS = 11  # rows kept after a series' last value: where 12-month windows still hold it
 
 COLUMNS = (
     "measure_id, area_id, scope, month, month_index, value, r12_value, r12_numerator, "
@@ -86,10 +87,11 @@ bounds AS (
 months (mi) AS (
     SELECT MIN(lo) FROM bounds
     UNION ALL
-    SELECT mi + 1 FROM months WHERE mi < (SELECT MAX(hi) FROM bounds)
+    SELECT mi + 1 FROM months WHERE mi < (SELECT MAX(hi) FROM bounds) + {TRAILING_MONTHS}
 ),
--- Every month from a series' first value to its last, so that windows ending in a gap
--- (and the same windows a year earlier) exist as rows, as they do in figures.figure_for.
+-- Every month from a series' first value to eleven months after its last, so that every
+-- window of up to twelve months holding a value ends on a row: windows ending in a gap, or
+-- after the series stops, have their figures (partial, as in figures.figure_for).
 -- Built by grouping rather than joining, so no plan can turn it into a nested loop.
 c AS (
     SELECT measure_id, area_id, mi, MIN(agg) AS agg, MAX(value) AS value,
@@ -98,7 +100,7 @@ c AS (
         SELECT measure_id, area_id, mi, agg, value, numerator, denominator, ok FROM v
         UNION ALL
         SELECT b.measure_id, b.area_id, months.mi, b.agg, NULL, NULL, NULL, NULL
-        FROM bounds b JOIN months ON months.mi BETWEEN b.lo AND b.hi
+        FROM bounds b JOIN months ON months.mi BETWEEN b.lo AND b.hi + {TRAILING_MONTHS}
     ) AS every_month
     GROUP BY measure_id, area_id, mi
 ),

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 from django import forms
 from django.db.models import Exists, F, OuterRef
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from measures.models import Area, Measure, PendingRecompute, Plan, Priority, Value
@@ -87,18 +87,16 @@ class FastSelect(forms.Select):
     def render(self, name, value, attrs=None, renderer=None) -> SafeString:
         final = self.build_attrs(self.attrs, attrs)
         selected = "" if value is None else str(value)
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (key, mark_safe(" selected") if str(key) == selected else "", label)
-                for key, label in self.choices
-            ),
+        options = "".join(
+            f'<option value="{escape(key)}"{" selected" if str(key) == selected else ""}>'
+            f"{escape(label)}</option>"
+            for key, label in self.choices
         )
-        attributes = format_html_join(
-            "", ' {}="{}"', ((k, v) for k, v in final.items() if v not in (None, False))
+        attributes = "".join(
+            f' {escape(k)}="{escape(v)}"' for k, v in final.items() if v not in (None, False)
         )
-        return format_html('<select name="{}"{}>{}</select>', name, attributes, options)
+        # Every key, label and attribute is escaped above.
+        return mark_safe(f'<select name="{escape(name)}"{attributes}>{options}</select>')
 
 
 class CatalogueChoiceField(forms.ChoiceField):

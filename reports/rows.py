@@ -252,18 +252,24 @@ def scorecard(
     return data
 
 
-# The performance table compares rolling 12 months and the financial year to date with a
-# year earlier; when the latest months have no data yet both windows move back up to eleven
-# months (SPEC §4 partial data). Its figures therefore lie within the 36 months to the
-# reporting month, and a measure with no value in them has nothing to show.
-PERFORMANCE_MONTHS = 36
+# The performance and national comparison tables compare rolling 12 months with a window
+# up to a year earlier; when the latest months have no data yet the windows move back up to
+# eleven months (SPEC §4 partial data). Their figures therefore lie within the 36 months to
+# the reporting month, and a series with no value in them has nothing to show.
+RECENT_MONTHS = 36
+
+
+def _recent(series: MeasureSeries | DerivedSeries, month: Month) -> bool:
+    """Return whether the series has a value in the `RECENT_MONTHS` to `month`."""
+    latest = series.latest_month(month)
+    return latest is not None and latest >= month.shift(1 - RECENT_MONTHS)
 
 
 def performance_targets(measures: Iterable[Measure]) -> dict[tuple[int, int | None], Target]:
     """Return the measures' targets by (measure id, area id or None for every area)."""
     return {
         (t.measure_id, t.area_id): t
-        for t in Target.objects.filter(measure__in=list(measures)).order_by("-pk")
+        for t in Target.objects.filter(measure_id__in=[m.pk for m in measures]).order_by("-pk")
     }
 
 
@@ -279,7 +285,7 @@ def performance_rows(month: Month, targets: dict[tuple[int, int | None], Target]
     baselines = {t.baseline.end.index for t in targets.values() if t.baseline is not None}
     return Anchored(
         month=month,
-        lookback=PERFORMANCE_MONTHS,
+        lookback=RECENT_MONTHS,
         offsets=tuple(sorted({0, -12} | {end - month.index for end in baselines})),
         months=tuple(sorted({month.index, month.index - 12, april, april - 12} | baselines)),
     )
@@ -301,13 +307,11 @@ def performance(
     series = _book(book, approved_only).fetch(measures, areas)
     rolling = Period.rolling_twelve(month)
     ytd = Period.financial_year_to_date(month)
-    first_month = month.shift(1 - PERFORMANCE_MONTHS)
     data = TableData(rows=[], key="performance", title="Performance")
     for measure in measures:
         for area in areas:
             measure_series = series[(measure.pk, area.pk)]
-            latest = measure_series.latest_month(month)
-            if latest is None or latest < first_month:
+            if not _recent(measure_series, month):
                 continue
             r12 = measure_series.compare(rolling.shift(-12), rolling)
             fytd = measure_series.compare(ytd.shift(-12), ytd)
@@ -372,6 +376,18 @@ def performance(
     return data
 
 
+def national_comparison_rows(month: Month) -> Anchored:
+    """Return the materialised rows the national comparison reads for `month` (`Anchored`):
+    each series' rolling 12 months at its latest value and three months before, and the
+    national figure for whichever of the last twelve months the area's window ends in."""
+    return Anchored(
+        month=month,
+        lookback=RECENT_MONTHS,
+        offsets=(-3, 0),
+        months=tuple(range(month.index - 11, month.index + 1)),
+    )
+
+
 def national_comparison(
     *,
     measures: Iterable[Measure],
@@ -392,7 +408,7 @@ def national_comparison(
         if national is None or national == area:
             continue
         nation = series[(measure.pk, national.pk)]
-        if not len(nation.series) or not len(local.series):
+        if not _recent(nation, month) or not _recent(local, month):
             continue
         latest = local.compare(rolling.shift(-3), rolling)
         used = latest.current.period

@@ -172,6 +172,9 @@ class NationalComparisonView(FigureTableView):
     intro = "Rolling 12 months for the area against England and Wales and the previous release."
     table_class = tables.NationalComparisonTable
 
+    def rows_needed(self, month, measures):
+        return rows.national_comparison_rows(month)
+
     def build(self, **kwargs):
         return [rows.national_comparison(**kwargs)]
 

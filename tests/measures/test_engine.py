@@ -88,8 +88,9 @@ def test_engine_matches_the_pure_functions(small_plan, aggregation, values):
         series = pure_series(measure, area, approved_only=scope == "approved")
         rows = DerivedFigure.objects.filter(measure=measure, area=area, scope=scope)
         present = sorted(series.monthly())
-        # One row per month from the first value to the last, gaps included.
-        expected = present[0].months_until(present[-1]) + 1 if present else 0
+        # One row per month from the first value to eleven after the last, gaps included:
+        # every window of up to twelve months that holds a value ends on a row.
+        expected = present[0].months_until(present[-1]) + 1 + 11 if present else 0
         assert rows.count() == expected
         for row in rows:
             month = Month.from_index(row.month_index)
@@ -155,8 +156,9 @@ def test_recompute_is_idempotent_and_replaces_rows(small_plan):
     snapshot = list(DerivedFigure.objects.order_by("pk").values_list("month_index", "r12_value"))
     second = engine.recompute([measure.pk])
 
-    # The approved scope starts a month later: the first value is a draft.
-    assert first == second == DerivedFigure.objects.count() == 2 * MONTHS - 1
+    # The approved scope starts a month later (the first value is a draft); each scope
+    # has eleven rows after its last value.
+    assert first == second == DerivedFigure.objects.count() == 2 * (MONTHS + 11) - 1
     again = list(DerivedFigure.objects.order_by("pk").values_list("month_index", "r12_value"))
     assert sorted(again) == sorted(snapshot)
 
@@ -190,3 +192,28 @@ def test_spc_flags_a_spike_beyond_the_limits(small_plan):
         measure=measure, scope="all", month_index=FIRST.shift(29).index
     )
     assert "beyond_limits" not in calm.spc_signals
+
+
+def test_windows_ending_after_a_series_stops_read_the_same_as_the_pure_functions(small_plan):
+    from measures.selectors import SeriesBook, series_for
+
+    measure = Measure.objects.get(code="t-assaults")
+    area = Area.objects.get(code="force")
+    store(measure, area, [3] * 30 + [None] * (MONTHS - 30), ratio=False)  # stops 2021-06
+    engine.recompute([measure.pk])
+    derived = SeriesBook().fetch([measure], [area])[(measure.pk, area.pk)]
+    pure = series_for(measures=[measure], areas=[area])[(measure.pk, area.pk)]
+
+    for end in (Month(2021, 9), Month(2022, 5), Month(2022, 6), Month(2022, 12)):
+        rolling = Period.rolling_twelve(end)
+        a = derived.compare(rolling.shift(-12), rolling)
+        b = pure.compare(rolling.shift(-12), rolling)
+        assert (a.current.value, a.current.months_present) == (
+            b.current.value,
+            b.current.months_present,
+        ), end
+        assert a.footnotes == b.footnotes, end
+        assert derived.is_provisional(rolling) == pure.is_provisional(rolling), end
+    # Five months after the last value the window still holds seven of its months.
+    late = derived.figure(Period.rolling_twelve(Month(2021, 11)))
+    assert (late.value, late.months_present) == (21, 7)

@@ -1,5 +1,5 @@
-"""The performance table reads a few materialised rows per series (`Anchored`) instead of
-every month: it must show exactly what reading every month shows.
+"""The performance and national comparison tables read a few materialised rows per series
+(`Anchored`) instead of every month: they must show exactly what reading every month shows.
 
 Generated series with gaps, drafts, partial data at the reporting month, months before the
 first value and long after the last, a percent measure and targets with 12-month and
@@ -79,20 +79,24 @@ def setting(small_plan, alice):
 @given(
     assaults=months,
     satisfied=months,
+    national=months,
     approved=statuses,
     numbers=counts,
     reporting=st.lists(st.integers(-6, SPAN + 20), min_size=1, max_size=4),
     approved_only=st.booleans(),
     as_lead=st.booleans(),
 )
-def test_anchored_rows_give_the_same_table_as_every_month(
-    setting, assaults, satisfied, approved, numbers, reporting, approved_only, as_lead
+def test_anchored_rows_give_the_same_tables_as_every_month(
+    setting, assaults, satisfied, national, approved, numbers, reporting, approved_only, as_lead
 ):
     force, lead = setting
+    nation = Area.objects.get(code="nation")
     measures = list(Measure.objects.filter(code__in=["t-assaults", "t-satisfied"]))
     by_code = {m.code: m for m in measures}
     _store(by_code["t-assaults"], force, assaults, approved, numbers)
     _store(by_code["t-satisfied"], force, satisfied, approved[::-1], numbers[::-1])
+    _store(by_code["t-assaults"], nation, national, [*approved[1:], True], numbers)
+    _store(by_code["t-satisfied"], nation, national ^ satisfied, approved, numbers)
     engine.recompute()
     targets = rows.performance_targets(measures)
     user = lead if as_lead else None
@@ -116,6 +120,19 @@ def test_anchored_rows_give_the_same_table_as_every_month(
                 rows=rows.performance_rows(month, targets),
             ),
             targets=targets,
+        )
+        assert few.rows == every.rows, month
+        assert few.footnotes.as_list() == every.footnotes.as_list(), month
+
+        scope = {"approved_only": approved_only, "user": user}
+        every = rows.national_comparison(
+            measures=measures, area=force, month=month, book=SeriesBook(**scope)
+        )
+        few = rows.national_comparison(
+            measures=measures,
+            area=force,
+            month=month,
+            book=SeriesBook(**scope, rows=rows.national_comparison_rows(month)),
         )
         assert few.rows == every.rows, month
         assert few.footnotes.as_list() == every.footnotes.as_list(), month
