@@ -76,6 +76,9 @@ def ordinal(day: int) -> str:
     return f"{day}{suffix}"
 
 
+_MONTHS_BY_INDEX: dict[int, Month] = {}
+
+
 @dataclass(frozen=True, order=True)
 class Month:
     """One calendar month."""
@@ -95,8 +98,15 @@ class Month:
     @classmethod
     def from_index(cls, index: int) -> Month:
         """Return the month whose `index` is `index`."""
-        year, month0 = divmod(index, 12)
-        return cls(year, month0 + 1)
+        # Months are immutable, so one instance per month serves everyone: month
+        # arithmetic on a large table is then a dictionary lookup.
+        month = _MONTHS_BY_INDEX.get(index)
+        if month is None or cls is not Month:
+            year, month0 = divmod(index, 12)
+            month = cls(year, month0 + 1)
+            if cls is Month:
+                _MONTHS_BY_INDEX[index] = month
+        return month
 
     @classmethod
     def from_date(cls, day: date) -> Month:

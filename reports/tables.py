@@ -13,7 +13,6 @@ from urllib.parse import quote
 
 import django_tables2 as tables
 from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from measures.formatting import format_change_pct, format_change_pp, format_value
@@ -27,6 +26,32 @@ RAG_BADGE = '<span class="rag rag-{0}">{1}</span>'
 def _escape(value: Any) -> str:
     """Return `value` as HTML: as it is if it is already safe, else escaped (as `escape`)."""
     return value if hasattr(value, "__html__") else html.escape(str(value))
+
+
+def _cell_function(renderer, wants: set[str], default: Any):
+    """Return record, value → escaped cell HTML, as tables2 would render the column."""
+
+    def plain(record, value):
+        return _escape(default if value in (None, "") else value)
+
+    if renderer is None:
+        return plain
+    if "record" in wants and "value" in wants:
+        return lambda record, value: _escape(renderer(value=value, record=record))
+    if "record" in wants:
+        return lambda record, value: _escape(renderer(record=record))
+
+    def by_value(record, value):
+        if value in (None, ""):
+            return plain(record, value)
+        return _escape(renderer(value=value) if "value" in wants else renderer())
+
+    return by_value
+
+
+def _html(template: str, *args: Any) -> SafeString:
+    """Return `template` filled with the escaped `args`: `format_html` for hot loops."""
+    return mark_safe(template.format(*(_escape(a) for a in args)))  # every argument escaped
 
 
 def _value(record: dict[str, Any], key: str) -> str:
@@ -58,12 +83,12 @@ class FigureTable(tables.Table):
         self.caption = data.caption
         self.footnotes = data.footnotes.as_list()
 
-    def cell_rows(self) -> list[list[tuple[SafeString, str]]]:
-        """Return every row as (cell HTML, cell class) pairs, calling the render methods directly.
+    def _cell_plan(self) -> list[tuple[str, Any, str]]:
+        """Return (accessor, cell function, td class) per column.
 
-        tables2 builds a BoundRow and resolves every cell through several layers; on a
-        200-row table that is most of the page's time. The cells are the same: each column's
-        `render_<name>` (or `render_cell`) with the value and record, escaped unless safe.
+        A cell function takes the record and returns the cell's HTML, escaped unless safe:
+        the column's `render_<name>` (or `render_cell`) called with what it asks for (value,
+        record), or the value itself, or the column's default when the value is empty.
         """
         plan = []
         for bound in self.columns:
@@ -71,25 +96,28 @@ class FigureTable(tables.Table):
                 self, "render_cell", None
             )
             wants = set(inspect.signature(renderer).parameters) if renderer else set()
-            td_class = bound.column.attrs.get("td", {}).get("class", "")
-            plan.append((str(bound.accessor), renderer, wants, bound.column.default, td_class))
-        rows = []
-        for record in self.data.data:
-            cells = []
-            for key, renderer, wants, default, td_class in plan:
-                value = record.get(key)
-                if renderer is None or (value in (None, "") and "record" not in wants):
-                    cell = _escape(default if value in (None, "") else value)
-                else:
-                    kwargs = {}
-                    if "value" in wants:
-                        kwargs["value"] = value
-                    if "record" in wants:
-                        kwargs["record"] = record
-                    cell = _escape(renderer(**kwargs))
-                cells.append((mark_safe(cell), td_class))  # escaped just above
-            rows.append(cells)
-        return rows
+            css = bound.column.attrs.get("td", {}).get("class", "")
+            plan.append(
+                (str(bound.accessor), _cell_function(renderer, wants, bound.column.default), css)
+            )
+        return plan
+
+    def _cells(self) -> list[list[tuple[str, str]]]:
+        plan = self._cell_plan()
+        return [
+            [(cell(record, record.get(key)), css) for key, cell, css in plan]
+            for record in self.data.data
+        ]
+
+    def cell_rows(self) -> list[list[tuple[SafeString, str]]]:
+        """Return every row as (cell HTML, cell class) pairs, calling the render methods directly.
+
+        tables2 builds a BoundRow and resolves every cell through several layers; on a
+        200-row table that is most of the page's time. The cells are the same: each column's
+        `render_<name>` (or `render_cell`) with the value and record, escaped unless safe.
+        """
+        # Every cell is escaped by its cell function.
+        return [[(mark_safe(cell), css) for cell, css in row] for row in self._cells()]
 
     def row_html(self) -> list[SafeString]:
         """Return each row's cells as HTML, the first a row header: the page's table body.
@@ -97,22 +125,30 @@ class FigureTable(tables.Table):
         Joined here rather than in the template, whose per-cell tags would cost more than
         the figures themselves on a large table.
         """
-        rows = []
-        for cells in self.cell_rows():
-            parts = []
-            for index, (cell, css) in enumerate(cells):
-                tag = "th" if index == 0 else "td"
-                scope = ' scope="row"' if index == 0 else ""
-                css_attr = f' class="{html.escape(css)}"' if css else ""
-                parts.append(f"<{tag}{scope}{css_attr}>{cell}</{tag}>")
-            rows.append(mark_safe("".join(parts)))  # every cell escaped above
-        return rows
+        plan = self._cell_plan()
+        tags = []
+        for i, (_, _, css) in enumerate(plan):
+            tag = "th" if i == 0 else "td"
+            scope = ' scope="row"' if i == 0 else ""
+            css_attr = f' class="{html.escape(css)}"' if css else ""
+            tags.append((f"<{tag}{scope}{css_attr}>", f"</{tag}>"))
+        columns = [(key, cell, *tag) for (key, cell, _), tag in zip(plan, tags, strict=True)]
+        # Every cell is escaped by its cell function; the tags are fixed text.
+        return [
+            mark_safe(
+                "".join(
+                    f"{opening}{cell(record, record.get(key))}{closing}"
+                    for key, cell, opening, closing in columns
+                )
+            )
+            for record in self.data.data
+        ]
 
     def render_status(self, value):
-        return format_html(STATUS_BADGE, value, value.capitalize())
+        return _html(STATUS_BADGE, value, value.capitalize())
 
     def render_rag(self, value):
-        return format_html(RAG_BADGE, value, TARGET_LABELS[value])
+        return _html(RAG_BADGE, value, TARGET_LABELS[value])
 
     def value_rag(self, value):
         return TARGET_LABELS.get(value, "")
@@ -122,7 +158,7 @@ class FigureTable(tables.Table):
         if not hasattr(self, "_measure_url"):
             self._measure_url = reverse("reports:measure", args=["-code-"])
         url = self._measure_url.replace("-code-", quote(value.code))
-        return format_html('<a href="{}">{}</a>', url, value.name)
+        return _html('<a href="{0}">{1}</a>', url, value.name)
 
     def value_measure(self, value):
         return value.name
