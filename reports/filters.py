@@ -88,12 +88,14 @@ class FastSelect(forms.Select):
         final = self.build_attrs(self.attrs, attrs)
         selected = "" if value is None else str(value)
         options = "".join(
-            f'<option value="{escape(key)}"{" selected" if str(key) == selected else ""}>'
-            f"{escape(label)}</option>"
+            f'<option value="{escape(str(key))}"{" selected" if str(key) == selected else ""}>'
+            f"{escape(str(label))}</option>"
             for key, label in self.choices
         )
         attributes = "".join(
-            f' {escape(k)}="{escape(v)}"' for k, v in final.items() if v not in (None, False)
+            f" {escape(k)}" if v is True else f' {escape(k)}="{escape(str(v))}"'
+            for k, v in final.items()
+            if v not in (None, False)
         )
         # Every key, label and attribute is escaped above.
         return mark_safe(f'<select name="{escape(name)}"{attributes}>{options}</select>')
