@@ -195,3 +195,18 @@ def test_filters_name_unknown_choices_without_reading_them_one_by_one(client, al
     assert "'no-such-plan' is not one of the choices" in errors["plan"][0]
     assert "'nowhere' is not one of the choices" in errors["area"][0]
     assert not response.context["figure_tables"]
+
+
+@pytest.mark.parametrize("value", ["", "b&c", "2", None])
+def test_the_fast_select_renders_what_djangos_select_renders(value):
+    from django import forms
+    from django.test.html import parse_html
+
+    from reports.filters import FastSelect
+
+    choices = [("", "All <areas>"), ("b&c", 'B & "C"'), (2, "Two")]
+    attrs = {"id": "id_area", "aria-describedby": "hint", "required": True}
+    fast = FastSelect(choices=choices).render("area", value, attrs=attrs)
+    django = forms.Select(choices=choices).render("area", value, attrs=attrs)
+
+    assert parse_html(fast) == parse_html(django)
