@@ -25,7 +25,9 @@ COLUMNS = (
     "r12_denominator, r12_months, r12_base_value, r12_base_months, r12_change, r12_change_pct, "
     "fytd_value, fytd_months, fytd_required, fytd_base_value, fytd_base_months, fytd_change, "
     "fytd_change_pct, value_approved, approved, spc_centre, spc_lower, spc_upper, spc_signals, "
-    "computed_at"
+    "r12_change_pp, r12_direction, fytd_change_pp, fytd_direction, plan_base_value, "
+    "plan_base_months, plan_current_value, plan_current_months, plan_change, plan_change_pct, "
+    "plan_change_pp, plan_direction, computed_at"
 )
 
 
@@ -55,6 +57,8 @@ def derived_select_sql(*, scope: str, measure_filter: str = "") -> str:
     """
     d = _dialect()
     month_index = d["month_index"].format("val.start")
+    baseline_start = d["month_index"].format("pl.baseline_start")
+    baseline_end = d["month_index"].format("pl.baseline_end")
     approved_only = "AND val.status = 'approved'" if scope == DerivedFigure.Scope.APPROVED else ""
     sign_vs_centre = d["sign"].format("s.value - s.spc_centre")
     step = d["sign"].format("s.value - s.previous_value")
@@ -76,12 +80,16 @@ def derived_select_sql(*, scope: str, measure_filter: str = "") -> str:
 WITH RECURSIVE v AS (
     SELECT val.measure_id, val.area_id, {month_index} AS mi, val.value, val.numerator,
            val.denominator, CASE WHEN val.status = 'approved' THEN 1 ELSE 0 END AS ok,
-           m.aggregation AS agg
+           m.aggregation AS agg, m.polarity AS pol, m.unit,
+           {baseline_start} AS bs, {baseline_end} AS be
     FROM measures_value val JOIN measures_measure m ON m.id = val.measure_id
+    JOIN measures_priority pr ON pr.id = m.priority_id
+    JOIN measures_plan pl ON pl.id = pr.plan_id
     WHERE val.start = val."end" {approved_only} {measure_filter}
 ),
 bounds AS (
-    SELECT measure_id, area_id, MIN(mi) AS lo, MAX(mi) AS hi, MIN(agg) AS agg
+    SELECT measure_id, area_id, MIN(mi) AS lo, MAX(mi) AS hi, MIN(agg) AS agg,
+           MIN(pol) AS pol, MIN(unit) AS unit, MIN(bs) AS bs, MIN(be) AS be
     FROM v GROUP BY measure_id, area_id
 ),
 months (mi) AS (
@@ -95,14 +103,36 @@ months (mi) AS (
 -- Built by grouping rather than joining, so no plan can turn it into a nested loop.
 c AS (
     SELECT measure_id, area_id, mi, MIN(agg) AS agg, MAX(value) AS value,
-           MAX(numerator) AS numerator, MAX(denominator) AS denominator, MAX(ok) AS ok
+           MAX(numerator) AS numerator, MAX(denominator) AS denominator, MAX(ok) AS ok,
+           MIN(pol) AS pol, MIN(unit) AS unit, MIN(bs) AS bs, MIN(be) AS be
     FROM (
-        SELECT measure_id, area_id, mi, agg, value, numerator, denominator, ok FROM v
+        SELECT measure_id, area_id, mi, agg, value, numerator, denominator, ok, pol, unit, bs, be
+        FROM v
         UNION ALL
-        SELECT b.measure_id, b.area_id, months.mi, b.agg, NULL, NULL, NULL, NULL
+        SELECT b.measure_id, b.area_id, months.mi, b.agg, NULL, NULL, NULL, NULL, b.pol, b.unit,
+               b.bs, b.be
         FROM bounds b JOIN months ON months.mi BETWEEN b.lo AND b.hi + {TRAILING_MONTHS}
     ) AS every_month
     GROUP BY measure_id, area_id, mi
+),
+-- The plan's baseline window, one figure per series (the same rules as figures.figure_for).
+base_months AS (
+    SELECT measure_id, area_id, SUM(value) AS b_sum, SUM(numerator) AS b_num,
+           SUM(denominator) AS b_den, COUNT(value) AS b_n,
+           MAX(CASE WHEN value IS NOT NULL THEN mi END) AS b_last
+    FROM c WHERE mi BETWEEN bs AND be
+    GROUP BY measure_id, area_id
+),
+base AS (
+    SELECT bm.measure_id, bm.area_id, bm.b_n,
+        CASE c.agg WHEN 'sum' THEN bm.b_sum
+                   WHEN 'mean' THEN bm.b_sum * 1.0 / NULLIF(bm.b_n, 0)
+                   WHEN 'latest' THEN c.value
+                   WHEN 'ratio' THEN CASE WHEN c.be = c.bs THEN c.value
+                                          ELSE bm.b_num * 100.0 / NULLIF(bm.b_den, 0) END
+                   END AS b_value
+    FROM base_months bm
+    LEFT JOIN c ON c.measure_id = bm.measure_id AND c.area_id = bm.area_id AND c.mi = bm.b_last
 ),
 w AS (
     SELECT c.*,
@@ -113,10 +143,14 @@ w AS (
         SUM(numerator) OVER fy AS fy_num, SUM(denominator) OVER fy AS fy_den,
         COUNT(value) OVER fy AS fy_n, COALESCE(MIN(ok) OVER fy, 1) AS fy_ok,
         COUNT(value) OVER series AS carry_group,
+        SUM(value) OVER cum AS cum_sum, SUM(numerator) OVER cum AS cum_num,
+        SUM(denominator) OVER cum AS cum_den, COUNT(value) OVER cum AS cum_n,
         LAG(value) OVER series AS previous_value,
         ABS(value - LAG(value) OVER series) AS moving_range
     FROM c
     WINDOW series AS (PARTITION BY measure_id, area_id ORDER BY mi),
+        cum AS (PARTITION BY measure_id, area_id ORDER BY mi
+                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
         r12 AS (PARTITION BY measure_id, area_id ORDER BY mi
                 RANGE BETWEEN 11 PRECEDING AND CURRENT ROW),
         fy AS (PARTITION BY measure_id, area_id, (mi - 3) / 12 ORDER BY mi
@@ -131,7 +165,8 @@ latest AS (
     FROM w
 ),
 f AS (
-    SELECT measure_id, area_id, mi, value, ok, previous_value,
+    SELECT measure_id, area_id, mi, value, ok, previous_value, agg, pol, unit, bs, be, carried,
+        cum_sum, cum_num, cum_den, cum_n,
         CASE agg WHEN 'sum' THEN r12_sum WHEN 'mean' THEN r12_mean
                  WHEN 'latest' THEN CASE WHEN r12_n > 0 THEN carried END
                  WHEN 'ratio' THEN r12_num * 100.0 / NULLIF(r12_den, 0) END AS r12,
@@ -187,10 +222,51 @@ SELECT s.measure_id, s.area_id, '{scope}', {d["month_date"].format("s.mi")}, s.m
     CASE WHEN s.value IS NOT NULL THEN s.ok = 1 END, (s.r12_ok = 1 AND s.fy_ok = 1),
     s.spc_centre, s.spc_lower, s.spc_upper,
     rtrim({signals}, ','),
+    {_points("s.r12 - p.r12")}, {_direction("s.r12 - p.r12")},
+    {_points("s.fy - p.fy")}, {_direction("s.fy - p.fy")},
+    b.b_value, CASE WHEN s.bs IS NOT NULL THEN COALESCE(b.b_n, 0) END,
+    s.plan_value, s.plan_n, s.plan_value - b.b_value,
+    (s.plan_value - b.b_value) * 100.0 / NULLIF(b.b_value, 0),
+    {_points("s.plan_value - b.b_value")}, {_direction("s.plan_value - b.b_value")},
     {{now}}
-FROM s LEFT JOIN s p
+FROM (
+    -- The window of the plan baseline's length ending with each month, from running totals.
+    SELECT s.*,
+        CASE WHEN s.bs IS NOT NULL THEN s.cum_n - COALESCE(q.cum_n, 0) END AS plan_n,
+        CASE WHEN s.bs IS NOT NULL AND s.cum_n - COALESCE(q.cum_n, 0) > 0 THEN
+            CASE s.agg
+                WHEN 'sum' THEN s.cum_sum - COALESCE(q.cum_sum, 0)
+                WHEN 'mean' THEN (s.cum_sum - COALESCE(q.cum_sum, 0)) * 1.0
+                                 / (s.cum_n - COALESCE(q.cum_n, 0))
+                WHEN 'latest' THEN s.carried
+                WHEN 'ratio' THEN CASE WHEN s.be = s.bs THEN s.value
+                    ELSE (s.cum_num - COALESCE(q.cum_num, 0)) * 100.0
+                         / NULLIF(s.cum_den - COALESCE(q.cum_den, 0), 0) END
+            END
+        END AS plan_value
+    FROM s LEFT JOIN s q
+      ON q.measure_id = s.measure_id AND q.area_id = s.area_id
+     AND q.mi = s.mi - (s.be - s.bs + 1)
+) s
+LEFT JOIN s p
   ON p.measure_id = s.measure_id AND p.area_id = s.area_id AND p.mi = s.mi - 12
+LEFT JOIN base b ON b.measure_id = s.measure_id AND b.area_id = s.area_id
 """.replace("%", "%%").replace("{now}", "%s")
+
+
+def _points(change: str) -> str:
+    """SQL for a change in percentage points: the change itself, for percent measures."""
+    return f"CASE WHEN s.unit = 'percent' THEN {change} END"
+
+
+def _direction(change: str) -> str:
+    """SQL for `figures.direction` of a change, by the measure's polarity (`s.pol`)."""
+    return (
+        f"CASE WHEN {change} IS NULL THEN NULL WHEN {change} = 0 THEN 'no_change' "
+        f"WHEN s.pol = 'neutral' THEN CASE WHEN {change} > 0 THEN 'up' ELSE 'down' END "
+        f"WHEN (s.pol = 'lower_is_better') = ({change} < 0) THEN 'improving' "
+        "ELSE 'worsening' END"
+    )
 
 
 def _measure_filter(measure_ids: list[int] | None) -> str:

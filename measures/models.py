@@ -620,6 +620,20 @@ class DerivedFigure(models.Model):
     spc_lower = models.DecimalField(max_digits=24, decimal_places=6, null=True)
     spc_upper = models.DecimalField(max_digits=24, decimal_places=6, null=True)
     spc_signals = models.CharField(max_length=100, blank=True)
+    r12_change_pp = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    r12_direction = models.CharField(max_length=10, null=True)
+    fytd_change_pp = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    fytd_direction = models.CharField(max_length=10, null=True)
+    # Against the plan's baseline: the baseline window's figure, and the window of the same
+    # length ending with this month (12 months to Dec 2020 → the 12 months to this month).
+    plan_base_value = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    plan_base_months = models.PositiveSmallIntegerField(null=True)
+    plan_current_value = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    plan_current_months = models.PositiveSmallIntegerField(null=True)
+    plan_change = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    plan_change_pct = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    plan_change_pp = models.DecimalField(max_digits=24, decimal_places=6, null=True)
+    plan_direction = models.CharField(max_length=10, null=True)
     computed_at = models.DateTimeField()
 
     class Meta:

@@ -10,6 +10,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import F, Max, Q, QuerySet
@@ -48,6 +49,23 @@ class MeasureSeries:
     def year_to_date(self, end_month: Month, *, years: int) -> figures.YearToDate:
         return figures.year_to_date(
             self.series, end_month, years=years, aggregation=self.measure.aggregation
+        )
+
+    def plan_comparison(self, month: Month) -> PlanComparison | None:
+        """Return the plan baseline against the window of its length ending with `month`."""
+        baseline = self.measure.priority.plan.baseline
+        if baseline is None:
+            return None
+        window = Period.range(month.shift(1 - baseline.length), month)
+        base, current = self.figure(baseline), self.figure(window)
+        difference = figures.change(base.value, current.value)
+        return PlanComparison(
+            baseline=baseline,
+            base=base.value,
+            current=current.value,
+            change_pct=figures.change_pct(base.value, current.value),
+            change_pp=difference if self.measure.is_percent else None,
+            direction=figures.direction(difference, self.measure.polarity),
         )
 
     def is_provisional(self, *periods: Period) -> bool:
@@ -224,6 +242,22 @@ class DerivedSeries:
             if i in self._rows
         )
 
+    def plan_comparison(self, month: Month) -> PlanComparison | None:
+        """Return the stored comparison of the plan baseline with the window of its length
+        ending with `month` (None when the plan has no baseline or the month no row)."""
+        baseline = self.measure.priority.plan.baseline
+        row = self._rows.get(month.index)
+        if baseline is None or row is None or "plan_base_value" not in row:
+            return None
+        return PlanComparison(
+            baseline=baseline,
+            base=row["plan_base_value"],
+            current=row["plan_current_value"],
+            change_pct=row["plan_change_pct"],
+            change_pp=row["plan_change_pp"],
+            direction=row["plan_direction"],
+        )
+
     def spc(self, month: Month) -> dict | None:
         """Return the month's XmR centre, limits and signals, if it has any."""
         row = self._rows.get(month.index)
@@ -235,6 +269,19 @@ class DerivedSeries:
             "upper": row["spc_upper"],
             "signals": [s for s in row["spc_signals"].split(",") if s],
         }
+
+
+@dataclass(frozen=True)
+class PlanComparison:
+    """A figure against the plan's baseline: the baseline window and the window of the same
+    length ending with a month (materialised by the engine for monthly series)."""
+
+    baseline: Period
+    base: Decimal | None
+    current: Decimal | None
+    change_pct: Decimal | None
+    change_pp: Decimal | None
+    direction: str | None
 
 
 DERIVED_FIELDS = (
@@ -254,6 +301,11 @@ DERIVED_FIELDS = (
     "spc_lower",
     "spc_upper",
     "spc_signals",
+    "plan_base_value",
+    "plan_current_value",
+    "plan_change_pct",
+    "plan_change_pp",
+    "plan_direction",
 )
 
 

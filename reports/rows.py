@@ -308,6 +308,7 @@ def performance(
     rolling = Period.rolling_twelve(month)
     ytd = Period.financial_year_to_date(month)
     data = TableData(rows=[], key="performance", title="Performance")
+    baselines: set[str] = set()
     for measure in measures:
         for area in areas:
             measure_series = series[(measure.pk, area.pk)]
@@ -321,6 +322,9 @@ def performance(
                 if isinstance(measure_series, DerivedSeries)
                 else None
             )
+            plan = measure_series.plan_comparison(r12.current.period.end)
+            if plan is not None:
+                baselines.add(plan.baseline.label)
             target = targets.get((measure.pk, area.pk)) or targets.get((measure.pk, None))
             rag = None
             if target is not None:
@@ -357,6 +361,11 @@ def performance(
                     if spc
                     else "",
                     "rag": rag,
+                    "plan_base": plan.base if plan else None,
+                    "plan_current": plan.current if plan else None,
+                    "plan_change_pct": plan.change_pct if plan else None,
+                    "plan_change_pp": plan.change_pp if plan else None,
+                    "plan_direction": plan.direction if plan else None,
                     "status": _status(
                         measure_series,
                         r12.base.period,
@@ -371,6 +380,9 @@ def performance(
         "r12_base": rolling.shift(-12).label,
         "ytd_current": ytd.label,
         "ytd_base": ytd.shift(-12).label,
+        "plan": f"Against the plan baseline ({baselines.pop()})"
+        if len(baselines) == 1
+        else "Against the plan baseline",
     }
     data.caption = f"Performance to {month.long_label}"
     return data

@@ -282,6 +282,9 @@ class PerformanceTable(FigureTable):
         verbose_name="Change", empty_values=(), attrs={"td": {"class": "num"}}
     )
     direction = tables.Column(verbose_name="Direction", accessor="r12_direction")
+    plan = tables.Column(
+        verbose_name="Against the plan baseline", empty_values=(), attrs={"td": {"class": "num"}}
+    )
     rag = tables.Column(verbose_name="Against target", default="–")
     spc = tables.Column(verbose_name="SPC signal", default="–")
 
@@ -305,6 +308,16 @@ class PerformanceTable(FigureTable):
 
     def render_direction(self, value):
         return value.replace("_", " ")
+
+    def render_plan(self, record):
+        if record["plan_current"] is None and record["plan_base"] is None:
+            return "–"
+        return _change(record, "plan_change_pct", "plan_change_pp")
+
+    def value_plan(self, record):
+        key = "plan_change_pp" if record["measure"].is_percent else "plan_change_pct"
+        value = record.get(key)
+        return None if value is None else round(float(value), 1)
 
     def value_r12_base(self, record):
         return as_number(record["r12_base"])

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from measures import engine, figures
-from measures.models import Area, DerivedFigure, Measure, Value
-from measures.periods import Month, Period
+from measures.models import Area, DerivedFigure, Measure, Plan, Value
+from measures.periods import Month, Period, parse_period
 
 FIRST = Month(2019, 1)
 MONTHS = 48  # 2019-01 .. 2022-12: four financial-year boundaries
@@ -69,16 +69,27 @@ def pure_series(measure: Measure, area: Area, *, approved_only: bool) -> figures
 
 @pytest.mark.parametrize("aggregation", ["sum", "ratio", "mean", "latest"])
 @settings(
-    max_examples=12,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(values=series_strategy)
-def test_engine_matches_the_pure_functions(small_plan, aggregation, values):
+@given(
+    values=series_strategy,
+    polarity=st.sampled_from(["lower_is_better", "higher_is_better", "neutral"]),
+    # The plan's baseline: a calendar year, half a financial year, one month, none.
+    baseline=st.sampled_from(["2020-01/2020-12", "2021-04/2021-09", "2020-06", None]),
+)
+def test_engine_matches_the_pure_functions(small_plan, aggregation, values, polarity, baseline):
     measure = Measure.objects.get(code="t-assaults")
     measure.aggregation = aggregation
     measure.unit = "percent" if aggregation == "ratio" else "count"
+    measure.polarity = polarity
     measure.save()
+    plan_baseline = parse_period(baseline) if baseline else None
+    Plan.objects.update(
+        baseline_start=plan_baseline.start.first_day if plan_baseline else None,
+        baseline_end=plan_baseline.end.first_day if plan_baseline else None,
+    )
     area = Area.objects.get(code="force")
     store(measure, area, values, ratio=aggregation == "ratio")
 
@@ -113,6 +124,30 @@ def test_engine_matches_the_pure_functions(small_plan, aggregation, values):
             assert close(row.r12_change_pct, figures.change_pct(r12_base.value, r12.value))
             assert close(row.fytd_base_value, fytd_base.value), (month, row.fytd_base_value)
             assert close(row.fytd_change_pct, figures.change_pct(fytd_base.value, fytd.value))
+            for prefix, base, current in (("r12", r12_base, r12), ("fytd", fytd_base, fytd)):
+                difference = figures.change(base.value, current.value)
+                assert getattr(row, f"{prefix}_direction") == figures.direction(
+                    difference, polarity
+                ), (prefix, month)
+                assert close(
+                    getattr(row, f"{prefix}_change_pp"),
+                    difference if measure.unit == "percent" else None,
+                )
+            if plan_baseline is None:
+                assert row.plan_base_value is row.plan_current_value is row.plan_change is None
+                assert row.plan_base_months is row.plan_current_months is None
+                continue
+            plan_base = figures.figure_for(series, plan_baseline, aggregation)
+            window = Period.range(month.shift(1 - plan_baseline.length), month)
+            plan_now = figures.figure_for(series, window, aggregation)
+            assert close(row.plan_base_value, plan_base.value), (month, row.plan_base_value)
+            assert row.plan_base_months == plan_base.months_present
+            assert close(row.plan_current_value, plan_now.value), (month, plan_now)
+            assert row.plan_current_months == plan_now.months_present, (month, plan_now)
+            difference = figures.change(plan_base.value, plan_now.value)
+            assert close(row.plan_change, difference)
+            assert close(row.plan_change_pct, figures.change_pct(plan_base.value, plan_now.value))
+            assert row.plan_direction == figures.direction(difference, polarity), month
 
 
 def test_a_zero_base_gives_no_percentage_change(small_plan):
