@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 from django.db import models, transaction
+from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from measures.models import (
@@ -358,7 +359,18 @@ def _plain(value: Any) -> str:
 def values_import(
     *, path: Path, approve: bool = False, user=None, reason: str = ""
 ) -> ImportSummary:
-    """Import a CSV/XLSX file of values all-or-nothing; raise ImportRejected for bad rows."""
+    """Import a CSV/XLSX file of values all-or-nothing; raise ImportRejected for bad rows.
+
+    A good CSV file on PostgreSQL is imported by COPY and set-based SQL (importers_sql); any
+    other file, and any file that path is not sure of, is read and checked row by row here.
+    """
+    from measures import importers_sql
+
+    summary = importers_sql.values_import_copy(
+        path=Path(path), approve=approve, user=user, reason=reason
+    )
+    if summary is not None:
+        return summary
     rows = read_rows(Path(path))
     try:
         header_line, header = next(rows)
@@ -411,6 +423,7 @@ def values_import(
         existing = _existing_values(parsed, lock=True)
         summary, to_create, to_update = ImportSummary(), [], []
         status = Value.Status.APPROVED if approve else Value.Status.DRAFT
+        now = timezone.now()
         for row in parsed:
             current = existing.get(
                 (row.measure.pk, row.area.pk, row.period.start.first_day, row.period.end.first_day)
@@ -452,7 +465,8 @@ def values_import(
                 row.denominator,
             )
             current.note, current.source = row.note, row.source or row.measure.source
-            current.status, current.updated_by = status, user
+            # bulk_update does not touch auto_now fields; the fast path sets it too.
+            current.status, current.updated_by, current.updated_at = status, user, now
             to_update.append(current)
         errors += _locked_rows(to_create + to_update, parsed)
         if errors:
@@ -466,7 +480,16 @@ def values_import(
             bulk_update_with_history(
                 to_update,
                 Value,
-                ["value", "numerator", "denominator", "note", "source", "status", "updated_by"],
+                [
+                    "value",
+                    "numerator",
+                    "denominator",
+                    "note",
+                    "source",
+                    "status",
+                    "updated_by",
+                    "updated_at",
+                ],
                 batch_size=2000,
                 default_user=user,
                 default_change_reason=reason,

@@ -68,6 +68,21 @@ def test_an_edited_draft_value_is_updated_with_history(small_plan, tmp_path):
     assert (old.value, new.value) == (12, 13)
 
 
+def test_an_updated_value_records_when_it_changed_and_an_unchanged_one_keeps_its_time(
+    small_plan, tmp_path
+):
+    values_import(path=write(tmp_path, GOOD))
+    before = dict(Value.objects.values_list("pk", "updated_at"))
+
+    values_import(path=write(tmp_path, GOOD.replace("2022-12,12", "2022-12,13")))
+
+    changed = Value.objects.get(measure__code="t-assaults", start="2022-12-01")
+    assert changed.updated_at > before[changed.pk]
+    assert changed.history.latest("history_date").updated_at == changed.updated_at
+    unchanged = Value.objects.get(measure__code="t-assaults", start="2022-11-01")
+    assert unchanged.updated_at == before[unchanged.pk]
+
+
 def test_approve_marks_values_approved_and_bulk_history_is_recorded(small_plan, tmp_path):
     values_import(path=write(tmp_path, GOOD), approve=True, reason="bulk load")
 

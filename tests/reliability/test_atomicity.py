@@ -19,7 +19,7 @@ from unittest.mock import patch
 
 import pytest
 from django.apps import apps
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from simple_history.manager import HistoryManager
 
 from measures import services
@@ -301,6 +301,16 @@ def stored(small_plan, tmp_path):
     values_import(path=values_file(tmp_path, rows=12, value=1))
 
 
+@pytest.fixture
+def row_by_row():
+    """Import on the row-by-row path, whose inner steps these tests interrupt; the COPY path
+    that PostgreSQL takes for good CSV files is interrupted in
+    tests/measures/test_import_values_copy.py."""
+    with patch("measures.importers_sql.values_import_copy", return_value=None):
+        yield
+
+
+@pytest.mark.usefixtures("row_by_row")
 def test_an_import_that_fails_after_creating_before_updating_writes_nothing(stored, tmp_path):
     """The file changes 12 stored figures and adds 12: the update step fails."""
     before = database_state()
@@ -317,6 +327,7 @@ def test_an_import_that_fails_after_creating_before_updating_writes_nothing(stor
     assert_unchanged(before)
 
 
+@pytest.mark.usefixtures("row_by_row")
 def test_an_import_that_fails_writing_history_after_the_values_writes_nothing(stored, tmp_path):
     """simple-history writes the values, then their history rows: the second step fails."""
     before = database_state()
@@ -339,6 +350,7 @@ def test_an_import_that_fails_writing_history_after_the_values_writes_nothing(st
     assert_unchanged(before)
 
 
+@pytest.mark.usefixtures("row_by_row")
 def test_an_import_that_fails_after_half_its_batches_writes_nothing(stored, tmp_path):
     """5,000 new figures (three batches of 2,000): the first half is written, then it fails."""
     from measures import importers
@@ -368,14 +380,23 @@ def test_an_import_that_fails_after_half_its_batches_writes_nothing(stored, tmp_
     assert_unchanged(before)
 
 
-def test_an_import_that_fails_at_the_last_step_writes_nothing(stored, tmp_path):
+@pytest.mark.parametrize("path", ["row by row", "COPY"])
+def test_an_import_that_fails_at_the_last_step_writes_nothing(stored, tmp_path, request, path):
+    """The last step of either path (row by row, or COPY on PostgreSQL) fails."""
+    if path == "row by row":
+        request.getfixturevalue("row_by_row")
+        last_step = "measures.importers.recompute_mark"
+    elif connection.vendor != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's")
+    else:
+        last_step = "measures.importers_sql.recompute_mark"
     before = database_state()
 
     def all_written():
         assert Value.objects.filter(value__gte=50).count() == 24
 
     with (
-        patch("measures.importers.recompute_mark", side_effect=fail_after(all_written)),
+        patch(last_step, side_effect=fail_after(all_written)),
         pytest.raises(Injected),
     ):
         values_import(path=values_file(tmp_path, rows=24, value=50), approve=True)
