@@ -1,9 +1,10 @@
 """The derived-figures engine (SPEC §6): recompute materialised figures set-based, in SQL.
 
-A recompute of any number of measures is three statements: delete their rows, then one
-`INSERT … SELECT` per scope that computes every month's rolling twelve months, financial
-year to date, the same windows a year earlier, changes, coverage and XmR limits and run
-signals with window functions. Nothing is computed one value at a time, so the cost is the
+A recompute of any number of measures is a handful of statements: one `INSERT … SELECT`
+per scope that computes every month's rolling twelve months, financial year to date, the
+same windows a year earlier, changes, directions, coverage, the comparison with the plan
+baseline and XmR limits and run signals with window functions, then a merge of the result
+into the table. Nothing is computed one value at a time, so the cost is the
 database's own. The arithmetic is that of `measures.figures` (tests compare the two).
 """
 
@@ -59,6 +60,7 @@ def derived_select_sql(*, scope: str, measure_filter: str = "") -> str:
     month_index = d["month_index"].format("val.start")
     baseline_start = d["month_index"].format("pl.baseline_start")
     baseline_end = d["month_index"].format("pl.baseline_end")
+    plan_length = "COALESCE(s.be - s.bs + 1, 1)"
     approved_only = "AND val.status = 'approved'" if scope == DerivedFigure.Scope.APPROVED else ""
     sign_vs_centre = d["sign"].format("s.value - s.spc_centre")
     step = d["sign"].format("s.value - s.previous_value")
@@ -215,15 +217,15 @@ s AS (
     FROM islands
 )
 SELECT s.measure_id, s.area_id, '{scope}', {d["month_date"].format("s.mi")}, s.mi, s.value,
-    s.r12, s.r12_num, s.r12_den, s.r12_n, p.r12, p.r12_n, s.r12 - p.r12,
-    (s.r12 - p.r12) * 100.0 / NULLIF(p.r12, 0),
-    s.fy, s.fy_n, s.fy_required, p.fy, p.fy_n, s.fy - p.fy,
-    (s.fy - p.fy) * 100.0 / NULLIF(p.fy, 0),
+    s.r12, s.r12_num, s.r12_den, s.r12_n, s.p_r12, s.p_r12_n, s.r12 - s.p_r12,
+    (s.r12 - s.p_r12) * 100.0 / NULLIF(s.p_r12, 0),
+    s.fy, s.fy_n, s.fy_required, s.p_fy, s.p_fy_n, s.fy - s.p_fy,
+    (s.fy - s.p_fy) * 100.0 / NULLIF(s.p_fy, 0),
     CASE WHEN s.value IS NOT NULL THEN s.ok = 1 END, (s.r12_ok = 1 AND s.fy_ok = 1),
     s.spc_centre, s.spc_lower, s.spc_upper,
     rtrim({signals}, ','),
-    {_points("s.r12 - p.r12")}, {_direction("s.r12 - p.r12")},
-    {_points("s.fy - p.fy")}, {_direction("s.fy - p.fy")},
+    {_points("s.r12 - s.p_r12")}, {_direction("s.r12 - s.p_r12")},
+    {_points("s.fy - s.p_fy")}, {_direction("s.fy - s.p_fy")},
     b.b_value, CASE WHEN s.bs IS NOT NULL THEN COALESCE(b.b_n, 0) END,
     s.plan_value, s.plan_n, s.plan_value - b.b_value,
     (s.plan_value - b.b_value) * 100.0 / NULLIF(b.b_value, 0),
@@ -231,25 +233,33 @@ SELECT s.measure_id, s.area_id, '{scope}', {d["month_date"].format("s.mi")}, s.m
     {{now}}
 FROM (
     -- The window of the plan baseline's length ending with each month, from running totals.
-    SELECT s.*,
-        CASE WHEN s.bs IS NOT NULL THEN s.cum_n - COALESCE(q.cum_n, 0) END AS plan_n,
-        CASE WHEN s.bs IS NOT NULL AND s.cum_n - COALESCE(q.cum_n, 0) > 0 THEN
-            CASE s.agg
-                WHEN 'sum' THEN s.cum_sum - COALESCE(q.cum_sum, 0)
-                WHEN 'mean' THEN (s.cum_sum - COALESCE(q.cum_sum, 0)) * 1.0
-                                 / (s.cum_n - COALESCE(q.cum_n, 0))
-                WHEN 'latest' THEN s.carried
-                WHEN 'ratio' THEN CASE WHEN s.be = s.bs THEN s.value
-                    ELSE (s.cum_num - COALESCE(q.cum_num, 0)) * 100.0
-                         / NULLIF(s.cum_den - COALESCE(q.cum_den, 0), 0) END
+    SELECT t.*,
+        CASE WHEN t.bs IS NOT NULL THEN t.cum_n - COALESCE(t.q_n, 0) END AS plan_n,
+        CASE WHEN t.bs IS NOT NULL AND t.cum_n - COALESCE(t.q_n, 0) > 0 THEN
+            CASE t.agg
+                WHEN 'sum' THEN t.cum_sum - COALESCE(t.q_sum, 0)
+                WHEN 'mean' THEN (t.cum_sum - COALESCE(t.q_sum, 0)) * 1.0
+                                 / (t.cum_n - COALESCE(t.q_n, 0))
+                WHEN 'latest' THEN t.carried
+                WHEN 'ratio' THEN CASE WHEN t.be = t.bs THEN t.value
+                    ELSE (t.cum_num - COALESCE(t.q_num, 0)) * 100.0
+                         / NULLIF(t.cum_den - COALESCE(t.q_den, 0), 0) END
             END
         END AS plan_value
-    FROM s LEFT JOIN s q
-      ON q.measure_id = s.measure_id AND q.area_id = s.area_id
-     AND q.mi = s.mi - (s.be - s.bs + 1)
+    FROM (
+        -- Every month of a series has a row, so the row n before is the month n before:
+        -- a year earlier, and the plan baseline's length earlier, without a self-join.
+        SELECT s.*,
+            LAG(s.r12, 12) OVER back AS p_r12, LAG(s.r12_n, 12) OVER back AS p_r12_n,
+            LAG(s.fy, 12) OVER back AS p_fy, LAG(s.fy_n, 12) OVER back AS p_fy_n,
+            LAG(s.cum_sum, {plan_length}) OVER back AS q_sum,
+            LAG(s.cum_num, {plan_length}) OVER back AS q_num,
+            LAG(s.cum_den, {plan_length}) OVER back AS q_den,
+            LAG(s.cum_n, {plan_length}) OVER back AS q_n
+        FROM s
+        WINDOW back AS (PARTITION BY s.measure_id, s.area_id ORDER BY s.mi)
+    ) t
 ) s
-LEFT JOIN s p
-  ON p.measure_id = s.measure_id AND p.area_id = s.area_id AND p.mi = s.mi - 12
 LEFT JOIN base b ON b.measure_id = s.measure_id AND b.area_id = s.area_id
 """.replace("%", "%%").replace("{now}", "%s")
 
@@ -276,33 +286,70 @@ def _measure_filter(measure_ids: list[int] | None) -> str:
     return f"AND val.measure_id IN ({ids})"
 
 
-def recompute(measure_ids: Iterable[int] | None = None) -> int:
-    """Recompute the derived figures of the measures (all when None); return rows written.
+KEY = ("measure_id", "area_id", "scope", "month_index")
 
-    Idempotent: the rows of the measures are replaced in one transaction, so running it
-    twice, or twice at once, leaves the same rows (the second waits on the first's lock).
+
+def recompute(measure_ids: Iterable[int] | None = None) -> int:
+    """Recompute the derived figures of the measures (all when None); return rows computed.
+
+    The figures are computed into a temporary table, then merged: rows whose figures
+    changed are updated, new rows inserted and rows that no longer exist deleted, all in one
+    transaction. Rows whose figures did not change are not written at all, so a nightly
+    recompute of unchanged data costs little more than computing it, readers never see a
+    half-written table, and the table does not fill with dead rows.
+
+    Idempotent: running it twice, or twice at once, leaves the same rows (the second waits
+    on the first's lock and then finds nothing to change).
     """
     ids = None if measure_ids is None else sorted({int(i) for i in measure_ids})
     now = timezone.now()
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Serialise recomputes of overlapping measures: concurrent runs would both
-            # delete and then both insert, violating the unique constraint.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext('pcp-recompute'))")
-        delete = DerivedFigure.objects.all()
-        if ids is not None:
-            delete = delete.filter(measure_id__in=ids)
-        # DELETE rather than TRUNCATE even for a full recompute: TRUNCATE would lock readers
-        # out until the new figures commit, and pages must keep answering meanwhile.
-        delete._raw_delete(delete.db)
-        written = 0
-        with connection.cursor() as cursor:
-            for scope in DerivedFigure.Scope.values:
-                sql = derived_select_sql(scope=scope, measure_filter=_measure_filter(ids))
-                cursor.execute(f"INSERT INTO measures_derivedfigure ({COLUMNS}) {sql}", [now])
-                written += max(cursor.rowcount, 0)
-    return written
+    table = DerivedFigure._meta.db_table
+    postgres = connection.vendor == "postgresql"
+    columns = [c.strip() for c in COLUMNS.split(",")]
+    figures = [c for c in columns if c not in (*KEY, "computed_at")]
+    same_row = " AND ".join(f"f.{k} = {table}.{k}" for k in KEY)
+    if postgres:
+        changed = (
+            f"({', '.join(f'{table}.{c}' for c in figures)}) IS DISTINCT FROM "
+            f"({', '.join(f'f.{c}' for c in figures)})"
+        )
+    else:
+        changed = " OR ".join(f"{table}.{c} IS NOT f.{c}" for c in figures)
+    only = (
+        "" if ids is None else f"AND {table}.measure_id IN ({','.join(map(str, ids)) or 'NULL'})"
+    )
+    computed = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        if postgres:
+            # Serialise recomputes of overlapping measures: concurrent merges of the same
+            # rows would otherwise both insert them, violating the unique constraint.
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('pcp-recompute'))")
+        cursor.execute(
+            f"CREATE TEMP TABLE fresh_derived AS SELECT {COLUMNS} FROM {table} WHERE 1 = 0"
+        )
+        for scope in DerivedFigure.Scope.values:
+            sql = derived_select_sql(scope=scope, measure_filter=_measure_filter(ids))
+            cursor.execute(f"INSERT INTO fresh_derived ({COLUMNS}) {sql}", [now])
+            computed += max(cursor.rowcount, 0)
+        if not postgres:
+            # SQLite joins by nested loops: give it the key to look rows up by.
+            cursor.execute(f"CREATE INDEX fresh_derived_key ON fresh_derived ({', '.join(KEY)})")
+        cursor.execute(
+            f"DELETE FROM {table} WHERE TRUE {only} AND NOT EXISTS "
+            f"(SELECT 1 FROM fresh_derived f WHERE {same_row})"
+        )
+        cursor.execute(
+            f"UPDATE {table} SET "
+            + ", ".join(f"{c} = f.{c}" for c in (*figures, "computed_at"))
+            + f" FROM fresh_derived f WHERE {same_row} AND ({changed})"
+        )
+        cursor.execute(
+            f"INSERT INTO {table} ({COLUMNS}) SELECT {COLUMNS} FROM fresh_derived f "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {same_row})"
+        )
+        # Dropped here when all went well; on an error the rollback removes it.
+        cursor.execute("DROP TABLE fresh_derived")
+    return computed
 
 
 __all__ = ["derived_select_sql", "recompute"]

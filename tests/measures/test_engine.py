@@ -252,3 +252,36 @@ def test_windows_ending_after_a_series_stops_read_the_same_as_the_pure_functions
     # Five months after the last value the window still holds seven of its months.
     late = derived.figure(Period.rolling_twelve(Month(2021, 11)))
     assert (late.value, late.months_present) == (21, 7)
+
+
+def test_a_recompute_writes_only_the_rows_whose_figures_changed(small_plan):
+    measure = Measure.objects.get(code="t-assaults")
+    area = Area.objects.get(code="force")
+    store(measure, area, [2] * 24 + [None] * (MONTHS - 24), ratio=False)  # 2019-01 .. 2020-12
+    # Without a plan baseline, whose figure every month of the series compares against.
+    Plan.objects.update(baseline_start=None, baseline_end=None)
+    engine.recompute([measure.pk])
+    before = {
+        (r.scope, r.month_index): (r.pk, r.computed_at, r.r12_value)
+        for r in DerivedFigure.objects.all()
+    }
+
+    # One value changes; the last one goes; a new one arrives.
+    Value.objects.filter(start="2020-06-01").update(value=20)
+    Value.objects.filter(start="2020-12-01").delete()
+    engine.recompute([measure.pk])
+    after = {
+        (r.scope, r.month_index): (r.pk, r.computed_at, r.r12_value)
+        for r in DerivedFigure.objects.all()
+    }
+
+    june, december = Month(2020, 6).index, Month(2020, 12).index
+    untouched = [k for k in before if k[1] < june]
+    assert untouched and all(after[k] == before[k] for k in untouched), "same pk, same time"
+    assert after[("all", june)][0] == before[("all", june)][0], "updated in place"
+    assert after[("all", june)][1] > before[("all", june)][1]
+    assert after[("all", june)][2] == before[("all", june)][2] + 18
+    # Rows now end eleven months after November 2020, the new last value.
+    assert max(k[1] for k in after if k[0] == "all") == december - 1 + 11
+    assert ("all", december + 11) in before and ("all", december + 11) not in after
+    assert engine.recompute([measure.pk]) == DerivedFigure.objects.count()
