@@ -194,10 +194,9 @@ class Command(BaseCommand):
             writer.writerow(VALUE_COPY_COLUMNS)
             for measure, area, period, value, numerator, denominator in reader:
                 day = f"{period}-01"
-                writer.writerow(
-                    [measure_ids[measure], area_ids[area], day, day, value, numerator]
-                    + [denominator, "", "", "approved", "2026-01-01T00:00:00Z"]
-                )
+                ids = (measure_ids[measure], area_ids[area])
+                figures = (value, numerator, denominator)
+                writer.writerow([*ids, day, day, *figures, "", "", "approved", "2026-01-01"])
 
     # --- measurements --------------------------------------------------------------------
 
