@@ -327,11 +327,25 @@ def recompute(measure_ids: Iterable[int] | None = None) -> int:
         cursor.execute(
             f"CREATE TEMP TABLE fresh_derived AS SELECT {COLUMNS} FROM {table} WHERE 1 = 0"
         )
-        for scope in DerivedFigure.Scope.values:
-            sql = derived_select_sql(scope=scope, measure_filter=_measure_filter(ids))
-            cursor.execute(f"INSERT INTO fresh_derived ({COLUMNS}) {sql}", [now])
+        selects = [
+            derived_select_sql(scope=scope, measure_filter=_measure_filter(ids))
+            for scope in DerivedFigure.Scope.values
+        ]
+        # One statement for both scopes where the database allows parenthesised parts
+        # (each SELECT takes one parameter, the time of computing).
+        statements = (
+            [(" UNION ALL ".join(f"({sql})" for sql in selects), len(selects))]
+            if postgres
+            else [(sql, 1) for sql in selects]
+        )
+        for sql, parameters in statements:
+            cursor.execute(f"INSERT INTO fresh_derived ({COLUMNS}) {sql}", [now] * parameters)
             computed += max(cursor.rowcount, 0)
-        if not postgres:
+        if postgres:
+            # Statistics for the merge's joins: without them the planner guesses this table
+            # holds a handful of rows and may look each row up one at a time.
+            cursor.execute("ANALYZE fresh_derived")
+        else:
             # SQLite joins by nested loops: give it the key to look rows up by.
             cursor.execute(f"CREATE INDEX fresh_derived_key ON fresh_derived ({', '.join(KEY)})")
         cursor.execute(
@@ -347,7 +361,8 @@ def recompute(measure_ids: Iterable[int] | None = None) -> int:
             f"INSERT INTO {table} ({COLUMNS}) SELECT {COLUMNS} FROM fresh_derived f "
             f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {same_row})"
         )
-        # Dropped here when all went well; on an error the rollback removes it.
+        # Dropped now, not at commit: a recompute inside a longer transaction (a test, an
+        # in-process task) may be followed by another. On an error the rollback removes it.
         cursor.execute("DROP TABLE fresh_derived")
     return computed
 

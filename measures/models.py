@@ -643,7 +643,6 @@ class DerivedFigure(models.Model):
                 name="derived_one_per_measure_area_scope_month",
             )
         ]
-        indexes = [models.Index(fields=["scope", "month_index"], name="derived_scope_month_idx")]
 
     def __str__(self) -> str:
         return f"{self.measure_id}/{self.area_id} {self.month:%Y-%m} ({self.scope})"
