@@ -66,9 +66,9 @@ _FIELD = rb'(?:"(?:[^"]|"")*"|[^",\r\n]*)'
 _PLAIN_LINE_RE = re.compile(_FIELD + rb"(?:," + _FIELD + rb")*")
 _LINE_END_RE = re.compile(rb"[\r\n]")
 
-# The Value columns this path writes; a field added to Value sends files to the row-by-row
-# import until it is written here too.
-WRITTEN_COLUMNS = {
+# The Value columns this path writes, in the order its history rows list them; a field added
+# to Value sends files to the row-by-row import until it is written here too.
+VALUE_COLUMNS = (
     "id",
     "measure_id",
     "area_id",
@@ -82,25 +82,9 @@ WRITTEN_COLUMNS = {
     "status",
     "updated_at",
     "updated_by_id",
-}
-HISTORY_COLUMNS = ", ".join(
-    f'"{c}"'
-    for c in (
-        "id",
-        "measure_id",
-        "area_id",
-        "start",
-        "end",
-        "value",
-        "numerator",
-        "denominator",
-        "note",
-        "source",
-        "status",
-        "updated_at",
-        "updated_by_id",
-    )
 )
+WRITTEN_COLUMNS = set(VALUE_COLUMNS)
+HISTORY_COLUMNS = ", ".join(f'"{c}"' for c in VALUE_COLUMNS)
 # Of two ways of computing a ratio's implied percentage, Python's Decimal rounds to 28 digits
 # and SQL's comparison below is exact: a difference this close to the tolerance, but not on
 # it, is left to Python to judge.

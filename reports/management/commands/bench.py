@@ -57,19 +57,12 @@ BASELINE_TEMPLATE = Template(
 )
 
 
-VALUE_COPY_COLUMNS = (
-    "measure_id",
-    "area_id",
-    "start",
-    "end",
-    "value",
-    "numerator",
-    "denominator",
-    "note",
-    "source",
-    "status",
-    "updated_at",
-)
+def _value_copy_columns() -> tuple[str, ...]:
+    """The values table's columns the raw COPY fills: all the import writes but the two it
+    leaves to the database (id) or to a person (updated_by)."""
+    from measures.importers_sql import VALUE_COLUMNS
+
+    return tuple(c for c in VALUE_COLUMNS if c not in ("id", "updated_by_id"))
 
 
 class _RolledBack(Exception):
@@ -191,7 +184,7 @@ class Command(BaseCommand):
         with source.open(newline="") as inp, path.open("w", newline="") as out:
             reader, writer = csv.reader(inp), csv.writer(out)
             next(reader)
-            writer.writerow(VALUE_COPY_COLUMNS)
+            writer.writerow(_value_copy_columns())
             for measure, area, period, value, numerator, denominator in reader:
                 day = f"{period}-01"
                 ids = (measure_ids[measure], area_ids[area])
@@ -317,7 +310,7 @@ class Command(BaseCommand):
 
     def raw_copy_values(self, path: Path) -> float:
         """COPY the values into the values table, check its constraints, and roll back."""
-        columns = ", ".join(f'"{c}"' for c in VALUE_COPY_COLUMNS)
+        columns = ", ".join(f'"{c}"' for c in _value_copy_columns())
         elapsed = 0.0
         try:
             with transaction.atomic(), connection.cursor() as cursor:
