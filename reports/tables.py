@@ -59,6 +59,12 @@ def _value(record: dict[str, Any], key: str) -> str:
     return format_value(record.get(key), measure.unit, measure.decimals)
 
 
+def _change_number(record: dict[str, Any], pct_key: str, pp_key: str) -> float | None:
+    """Return the change for a spreadsheet: points for percent measures, else per cent."""
+    value = record.get(pp_key if record["measure"].is_percent else pct_key)
+    return None if value is None else round(float(value), 1)
+
+
 def _change(record: dict[str, Any], pct_key: str, pp_key: str) -> str:
     if record["measure"].is_percent:
         return format_change_pp(record.get(pp_key))
@@ -188,9 +194,7 @@ class NationalPictureTable(FigureTable):
         return as_number(record["current"])
 
     def value_change(self, record):
-        key = "change_pp" if record["measure"].is_percent else "change_pct"
-        value = record.get(key)
-        return None if value is None else round(float(value), 1)
+        return _change_number(record, "change_pct", "change_pp")
 
 
 class YearToDateTable(FigureTable):
@@ -315,9 +319,7 @@ class PerformanceTable(FigureTable):
         return _change(record, "plan_change_pct", "plan_change_pp")
 
     def value_plan(self, record):
-        key = "plan_change_pp" if record["measure"].is_percent else "plan_change_pct"
-        value = record.get(key)
-        return None if value is None else round(float(value), 1)
+        return _change_number(record, "plan_change_pct", "plan_change_pp")
 
     def value_r12_base(self, record):
         return as_number(record["r12_base"])
@@ -326,9 +328,7 @@ class PerformanceTable(FigureTable):
         return as_number(record["r12_current"])
 
     def value_r12_change(self, record):
-        key = "r12_change_pp" if record["measure"].is_percent else "r12_change_pct"
-        value = record.get(key)
-        return None if value is None else round(float(value), 1)
+        return _change_number(record, "r12_change_pct", "r12_change_pp")
 
     def value_ytd_base(self, record):
         return as_number(record["ytd_base"])
@@ -337,9 +337,7 @@ class PerformanceTable(FigureTable):
         return as_number(record["ytd_current"])
 
     def value_ytd_change(self, record):
-        key = "ytd_change_pp" if record["measure"].is_percent else "ytd_change_pct"
-        value = record.get(key)
-        return None if value is None else round(float(value), 1)
+        return _change_number(record, "ytd_change_pct", "ytd_change_pp")
 
 
 class NationalComparisonTable(FigureTable):
