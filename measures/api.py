@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from measures import access
+from measures.access import Reader
 from measures.models import Area, Measure, Value
 from measures.periods import PeriodError, parse_period
 from measures.selectors import SeriesBook, comparison_significance
@@ -123,8 +123,7 @@ class ValueList(generics.ListAPIView):
     serializer_class = ValueSerializer
 
     def get_queryset(self):
-        qs = access.values_visible_to(
-            self.request.user,
+        qs = Reader.of(self.request.user).values(
             Value.objects.select_related("measure", "area").order_by(
                 "measure__code", "area__code", "start", "end"
             ),
@@ -245,7 +244,7 @@ class MeasureCompare(APIView):
         approved_only = request.query_params.get("approved_only", "").lower() in {"1", "true"}
         # Read from the materialised figures, in the scope the caller may see: another
         # department's drafts never reach a lead, even summed into a figure.
-        book = SeriesBook(approved_only=approved_only, user=request.user)
+        book = SeriesBook(Reader.of(request.user, approved_only=approved_only))
         series = book.fetch([measure], [area])[(measure.pk, area.pk)]
         comparison = series.compare(base, current)
         provisional = series.is_provisional(comparison.base.period, comparison.current.period)

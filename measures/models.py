@@ -657,6 +657,9 @@ class PendingRecompute(models.Model):
 
     measure = models.OneToOneField(Measure, on_delete=models.CASCADE, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
+    # A draft's change alters only the figures of those who may see drafts; the notice that
+    # figures are being recomputed is shown to everyone else only when approved ones change.
+    drafts_only = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"recompute {self.measure_id} since {self.requested_at:%Y-%m-%d %H:%M}"

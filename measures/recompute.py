@@ -20,18 +20,29 @@ from measures.models import PendingRecompute, RecomputeRun
 logger = logging.getLogger(__name__)
 
 
-def recompute_mark(measure_ids: Iterable[int]) -> list[int]:
-    """Record that the measures' derived figures are stale; enqueue a recompute after commit."""
+def recompute_mark(measure_ids: Iterable[int], *, drafts_only: bool = False) -> list[int]:
+    """Record that the measures' derived figures are stale; enqueue a recompute after commit.
+
+    `drafts_only` says the change cannot alter approved figures (a draft saved or corrected):
+    readers who see approved figures only are then not told that anything is pending.
+    """
     ids = sorted({int(i) for i in measure_ids})
     if not ids:
         return ids
     now = timezone.now()
-    PendingRecompute.objects.bulk_create(
-        [PendingRecompute(measure_id=i, requested_at=now) for i in ids],
-        update_conflicts=True,
-        update_fields=["requested_at"],
-        unique_fields=["measure"],
-    )
+    marks = [
+        PendingRecompute(measure_id=i, requested_at=now, drafts_only=drafts_only) for i in ids
+    ]
+    if drafts_only:
+        # An existing mark keeps its scope: a pending change of approved figures stays one.
+        PendingRecompute.objects.bulk_create(marks, ignore_conflicts=True)
+    else:
+        PendingRecompute.objects.bulk_create(
+            marks,
+            update_conflicts=True,
+            update_fields=["requested_at", "drafts_only"],
+            unique_fields=["measure"],
+        )
     transaction.on_commit(lambda: recompute_enqueue(ids))
     return ids
 

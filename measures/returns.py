@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.db.models import Q
 
+from measures.access import Reader
 from measures.models import Headline, Measure, Priority, Return, Value
 from measures.periods import Period
 from measures.selectors import series_for
@@ -120,7 +121,15 @@ def return_rows(ret: Return, *, with_context: bool = True) -> list[ReturnRow]:
         for v in Value.objects.filter(return_values(ret)).select_related("measure")
     }
     series = (
-        series_for(measures=measures, areas=[ret.reporting_period.area]) if with_context else {}
+        # The context beside each row: the department's own figures, drafts included, and
+        # everyone else's approved ones — what anyone who may see this return may see.
+        series_for(
+            measures=measures,
+            areas=[ret.reporting_period.area],
+            reader=Reader.department(ret.department_id),
+        )
+        if with_context
+        else {}
     )
     rows = []
     for measure in measures:

@@ -15,7 +15,8 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import F, Max, Q, QuerySet
 
-from measures import access, figures
+from measures import figures
+from measures.access import MissingReader, Reader
 from measures.models import Area, DerivedFigure, Measure, PendingRecompute, Plan, Value
 from measures.periods import Month, Period
 from measures.significance import count_change_significance
@@ -78,34 +79,36 @@ class MeasureSeries:
         return False
 
 
-def values_queryset(*, approved_only: bool = False) -> QuerySet[Value]:
-    qs = Value.objects.all()
-    return qs.approved() if approved_only else qs
+def _required(reader: Reader | None) -> Reader:
+    if not isinstance(reader, Reader):
+        raise MissingReader(f"Figures must be read for a Reader, not {reader!r}.")
+    return reader
 
 
 def series_for(
     *,
     measures: Iterable[Measure],
     areas: Iterable[Area],
-    approved_only: bool = False,
-    user=None,
+    reader: Reader,
 ) -> dict[tuple[int, int], MeasureSeries]:
     """Return the series of every (measure, area) pair, keyed by their ids, in one query.
 
-    Given a user, only the values that user may see are read (SPEC §1): a lead does not
-    see another department's unapproved figures.
+    Only the values the reader may see are read (SPEC §1): a lead does not see another
+    department's unapproved figures, the public sees approved ones only.
     """
+    reader = _required(reader)
     measures = list(measures)
     areas = list(areas)
     by_id_measure = {m.pk: m for m in measures}
     by_id_area = {a.pk: a for a in areas}
     observations: dict[tuple[int, int], list] = defaultdict(list)
     statuses: dict[tuple[int, int], dict[Period, str]] = defaultdict(dict)
-    qs = values_queryset(approved_only=approved_only)
-    if user is not None:
-        qs = access.values_visible_to(user, qs)
-    rows = qs.filter(measure_id__in=by_id_measure, area_id__in=by_id_area).values_list(
-        "measure_id", "area_id", "start", "end", "value", "numerator", "denominator", "status"
+    rows = (
+        reader.values()
+        .filter(measure_id__in=by_id_measure, area_id__in=by_id_area)
+        .values_list(
+            "measure_id", "area_id", "start", "end", "value", "numerator", "denominator", "status"
+        )
     )
     for measure_id, area_id, start, end, value, numerator, denominator, status in rows:
         period = Period.range(Month.from_date(start), Month.from_date(end))
@@ -124,9 +127,13 @@ def series_for(
     }
 
 
-def latest_data_month(*, plan: Plan | None = None) -> Month | None:
-    """Return the latest month any value of the plan covers: the default reporting month."""
-    qs = Value.objects.all()
+def latest_data_month(*, plan: Plan | None = None, reader: Reader) -> Month | None:
+    """Return the latest month any value of the plan that the reader sees covers.
+
+    The default reporting month depends only on what the reader may see: another
+    department's drafts for a later month do not move it (issue 10).
+    """
+    qs = _required(reader).values()
     if plan is not None:
         qs = qs.filter(measure__priority__plan=plan)
     latest = qs.aggregate(latest=Max("end"))["latest"]
@@ -399,21 +406,19 @@ class SeriesBook:
     another department's figures in the approved scope only (SPEC §1).
     """
 
-    def __init__(self, *, approved_only: bool = False, user=None, rows: Anchored | None = None):
-        """`rows`, if given, reads only the materialised rows a table needs (`Anchored`);
-        without it every month of every series is read."""
-        self.approved_only = approved_only
-        self.user = user
+    def __init__(self, reader: Reader, *, rows: Anchored | None = None):
+        """`reader` says whose figures these are (`measures.access.Reader`); `rows`, if given,
+        reads only the materialised rows a table needs (`Anchored`); without it every month
+        of every series is read."""
+        self.reader = _required(reader)
         self.rows = rows
         self._series: dict[tuple[int, int], MeasureSeries | DerivedSeries] = {}
         self._raw: dict[tuple[int, int], MeasureSeries] = {}
 
     def scope(self, measure: Measure) -> str:
-        if self.approved_only:
-            return DerivedFigure.Scope.APPROVED
-        if self.user is not None and not access.sees_unapproved(self.user, measure):
-            return DerivedFigure.Scope.APPROVED
-        return DerivedFigure.Scope.ALL
+        if self.reader.sees_unapproved(measure):
+            return DerivedFigure.Scope.ALL
+        return DerivedFigure.Scope.APPROVED
 
     def fetch(
         self, measures: Iterable[Measure], areas: Iterable[Area]
@@ -435,7 +440,8 @@ class SeriesBook:
         ]
         stored_longer = (
             set(
-                Value.objects.filter(measure_id__in=candidates, area_id__in=area_ids)
+                self.reader.values()
+                .filter(measure_id__in=candidates, area_id__in=area_ids)
                 .exclude(start=F("end"))
                 .values_list("measure_id", "area_id")
                 .distinct()
@@ -448,8 +454,7 @@ class SeriesBook:
                 series_for(
                     measures=[by_id[m] for m in {m for m, _ in stored_longer}],
                     areas=areas,
-                    approved_only=self.approved_only,
-                    user=self.user,
+                    reader=self.reader,
                 )
             )
         scopes: dict[str, list[int]] = defaultdict(list)
@@ -498,22 +503,33 @@ class SeriesBook:
                 series_for(
                     measures=by_measure.values(),
                     areas=by_area.values(),
-                    approved_only=self.approved_only,
-                    user=self.user,
+                    reader=self.reader,
                 )
             )
         return self._raw[key]
 
 
-def pending_recompute(measures: Iterable[Measure]) -> bool:
-    """Return whether any of the measures' derived figures are waiting to be recomputed.
+def pending_recompute(measures: Iterable[Measure], *, reader: Reader) -> bool:
+    """Return whether figures the reader sees are waiting to be recomputed.
 
+    A mark left by a draft's change concerns only readers who see that measure's drafts.
     Measures read through `Catalogue` carry the answer already; others are asked in one query.
     """
     measures = list(measures)
     if all(hasattr(m, "pending_recompute") for m in measures):
-        return any(getattr(m, "pending_recompute") for m in measures)  # noqa: B009
-    return PendingRecompute.objects.filter(measure__in=measures).exists()
+        marks = {m.pk: getattr(m, "pending_recompute") for m in measures}  # noqa: B009
+    else:
+        marks = dict(
+            PendingRecompute.objects.filter(measure__in=measures).values_list(
+                "measure_id", "drafts_only"
+            )
+        )
+        marks = {pk: "drafts" if drafts else "approved" for pk, drafts in marks.items()}
+    return any(
+        marks.get(m.pk) == "approved"
+        or (marks.get(m.pk) == "drafts" and reader.sees_unapproved(m))
+        for m in measures
+    )
 
 
 def comparison_significance(measure: Measure, comparison: figures.Comparison):

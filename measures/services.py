@@ -262,7 +262,10 @@ def return_save(
         ret.save(update_fields=["version", "status", "updated_at"])
         _event(ret, ReturnEvent.Kind.SAVED, actor, from_status=from_status, changes=changes)
         changed = {c["measure"] for c in changes if c["kind"] == "value"}
-        recompute_mark(row.measure.pk for row in rows.values() if row.measure.code in changed)
+        recompute_mark(
+            (row.measure.pk for row in rows.values() if row.measure.code in changed),
+            drafts_only=True,
+        )
     return ret
 
 

@@ -14,7 +14,8 @@ from html import escape
 from typing import Any
 
 from django import forms
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Case, Exists, F, OuterRef, Subquery, When
+from django.db.models import Value as Literal
 from django.utils.safestring import SafeString, mark_safe
 
 from measures.models import Area, Measure, PendingRecompute, Plan, Priority, Value
@@ -50,7 +51,15 @@ class Catalogue:
         measures: list[Measure] = list(
             Measure.objects.select_related("priority", "priority__plan")
             .annotate(
-                pending_recompute=Exists(PendingRecompute.objects.filter(measure=OuterRef("pk"))),
+                # "approved" (figures everyone sees are stale), "drafts" (only drafts are), or None
+                pending_recompute=Subquery(
+                    PendingRecompute.objects.filter(measure=OuterRef("pk")).values(
+                        kind=Case(
+                            When(drafts_only=True, then=Literal("drafts")),
+                            default=Literal("approved"),
+                        )
+                    )[:1]
+                ),
                 stored_longer=Exists(
                     Value.objects.filter(measure=OuterRef("pk")).exclude(start=F("end"))
                 ),

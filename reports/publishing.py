@@ -16,8 +16,10 @@ from django.template.loader import render_to_string
 from django.utils.html import strip_tags
 
 from measures import access
-from measures.models import Area, Headline, Plan, Return
-from measures.periods import Period
+from measures.access import Reader
+from measures.models import Area, Headline, Measure, Plan, Return, Value
+from measures.periods import Month, Period
+from measures.selectors import SeriesBook
 from reports import rows
 from reports.models import PublishedReport, ReportVersion
 from reports.tables import TABLE_CLASSES
@@ -60,10 +62,16 @@ def report_area(plan: Plan) -> Area:
     return area
 
 
-def report_build(*, plan: Plan, period: Period, user=None) -> BuiltReport:
-    """Build the report for the period (ending with its last month) and find its problems."""
+def report_build(*, plan: Plan, period: Period) -> BuiltReport:
+    """Build the report for the period (ending with its last month) and find its problems.
+
+    The report is read for the public, whoever asks: approved figures and headlines only,
+    in its tables, charts, chart data and headline checks. The publish page shows exactly
+    what would be published.
+    """
     area = report_area(plan)
-    sections = rows.report_sections(plan=plan, area=area, month=period.end, user=user)
+    book = SeriesBook(Reader.public())
+    sections = rows.report_sections(plan=plan, area=area, month=period.end, book=book)
     built = BuiltReport(
         plan=plan,
         period=period,
@@ -73,44 +81,89 @@ def report_build(*, plan: Plan, period: Period, user=None) -> BuiltReport:
             for section in sections
         ],
     )
-    attach_charts(built)
-    built.problems = report_problems(built)
+    built.problems = report_problems(built, book=book)
     return built
 
 
-def attach_charts(built: BuiltReport) -> None:
-    """Add the charts each section calls for (see reports.report_charts)."""
-    from reports.report_charts import section_charts
-
-    for section, _tables in built.sections:
-        section.charts = section_charts(section, area=built.area, month=built.period.end)
-
-
-def report_problems(built: BuiltReport) -> list[Problem]:
-    """Return what blocks publishing: provisional figures, unapproved or wrong headlines."""
-    problems = []
+def report_measures(built: BuiltReport) -> dict[int, tuple[str, Measure]]:
+    """Return every measure a figure of the report comes from, with the first section
+    naming it: table rows, charts (and their data tables), and headline checks."""
+    found: dict[int, tuple[str, Measure]] = {}
     for section, tables in built.sections:
-        for table in tables:
-            for record in table.data.data:
-                if record.get("status") == "provisional":
-                    measure = record["measure"]
-                    problems.append(
-                        Problem(
-                            "provisional",
-                            f"{section.title}: {measure.name} in “{table.caption}” is provisional"
-                            " — approve its return first",
-                        )
-                    )
-        for headline in section.headlines:
-            if headline.status != Headline.Status.APPROVED:
-                problems.append(
-                    Problem(
-                        "unapproved-headline",
-                        f"{section.title}: Key Headlines from {headline.department.name} are "
-                        "not approved",
-                    )
-                )
-    problems += headline_problems(built)
+        named = [record["measure"] for table in tables for record in table.data.data]
+        named += section.measures
+        if section.headlines:
+            # Every measure of the priority is a candidate for a headline's numbers.
+            named += list(Measure.objects.filter(priority=section.priority))
+        for measure in named:
+            found.setdefault(measure.pk, (section.title, measure))
+    return found
+
+
+def unapproved_figures(built: BuiltReport) -> list[Problem]:
+    """Return a problem for each measure of the report with figures not yet approved.
+
+    The report reads approved figures only, so such a figure is not in it: the table,
+    chart or headline check would show an older figure, or none. Publishing waits until
+    the figure is approved (or cleared from its return).
+    """
+    measures = report_measures(built)
+    areas = [built.area] + [a for a in [built.area.national()] if a and a != built.area]
+    pending = (
+        Value.objects.filter(
+            measure_id__in=measures,
+            area__in=areas,
+            end__lte=built.period.end.first_day,
+        )
+        .exclude(status=Value.Status.APPROVED)
+        .order_by("measure_id", "start")
+        .values_list("measure_id", "start", "end")
+    )
+    periods: dict[int, list[str]] = {}
+    for measure_id, start, end in pending:
+        label = Period.range(Month.from_date(start), Month.from_date(end)).label
+        periods.setdefault(measure_id, []).append(label)
+    problems = []
+    for measure_id, labels in periods.items():
+        title, measure = measures[measure_id]
+        shown = ", ".join(dict.fromkeys(labels[:6])) + (" …" if len(labels) > 6 else "")
+        problems.append(
+            Problem(
+                "provisional",
+                f"{title}: {measure.name} has provisional figures ({shown}), not yet "
+                "approved — the report leaves them out; approve its return first",
+            )
+        )
+    return problems
+
+
+def report_problems(built: BuiltReport, *, book: SeriesBook) -> list[Problem]:
+    """Return what blocks publishing: unapproved figures or headlines, wrong headlines,
+    and returns not yet approved."""
+    problems = unapproved_figures(built)
+    quarter = built.period
+    unapproved = (
+        Headline.objects.filter(
+            priority__plan=built.plan,
+            start=quarter.start.first_day,
+            end=quarter.end.first_day,
+        )
+        .exclude(status=Headline.Status.APPROVED)
+        .select_related("department", "priority")
+        .order_by("priority__position", "department__name")
+    )
+    titles = {section.priority.pk: section.title for section, _ in built.sections}
+    for headline in unapproved:
+        if headline.priority_id not in titles:
+            continue
+        problems.append(
+            Problem(
+                "unapproved-headline",
+                f"{titles[headline.priority_id]}: Key Headlines from "
+                f"{headline.department.name} are not approved",
+            )
+        )
+    problems += headline_problems(built, book=book)
     problems += missing_returns(built)
     return problems
 
@@ -137,14 +190,14 @@ def missing_returns(built: BuiltReport) -> list[Problem]:
     ]
 
 
-def headline_problems(built: BuiltReport) -> list[Problem]:
+def headline_problems(built: BuiltReport, *, book: SeriesBook) -> list[Problem]:
     """Return each number in a Key Headline that disagrees with the computed figures."""
     from reports.report_headlines import headline_mismatches
 
     return [
         Problem("headline", text, key=key)
         for key, text in headline_mismatches(
-            built.sections, area=built.area, month=built.period.end
+            built.sections, area=built.area, month=built.period.end, book=book
         )
     ]
 

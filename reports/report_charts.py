@@ -79,7 +79,7 @@ def xmr_chart(measure: Measure, series, month: Month) -> charts.Chart | None:
     )
 
 
-def section_charts(section, *, area, month: Month, book: SeriesBook | None = None) -> list:
+def section_charts(section, *, area, month: Month, book: SeriesBook) -> list:
     """Return a section's charts: a bar chart per year-to-date table, and monthly charts by
     financial year for its monthly measures that no table shows (as the seed's call volumes).
     """
@@ -99,7 +99,6 @@ def section_charts(section, *, area, month: Month, book: SeriesBook | None = Non
         if m.pk not in shown
     ][:MONTHLY_CHARTS_PER_SECTION]
     if candidates:
-        book = book or SeriesBook()
         series = book.fetch(candidates, [area])
         for measure in candidates:
             chart = by_financial_year(measure, series[(measure.pk, area.pk)], month)
@@ -111,12 +110,12 @@ def section_charts(section, *, area, month: Month, book: SeriesBook | None = Non
     return result
 
 
-def signal_charts(section, *, area, month: Month, book: SeriesBook | None = None) -> list:
+def signal_charts(section, *, area, month: Month, book: SeriesBook) -> list:
     """Return XmR charts for the section's measures whose latest month breaks a run rule."""
     monthly = [m for m in section.measures if m.frequency == Measure.Frequency.MONTHLY]
     if not monthly:
         return []
-    series = (book or SeriesBook()).fetch(monthly, [area])
+    series = book.fetch(monthly, [area])
     found = []
     for measure in monthly:
         measure_series = series[(measure.pk, area.pk)]

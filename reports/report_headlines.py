@@ -57,10 +57,10 @@ def measure_figures(measure: Measure, series, month: Month, baseline: Period | N
 
 
 def headline_mismatches(
-    sections, *, area: Area, month: Month, book: SeriesBook | None = None
+    sections, *, area: Area, month: Month, book: SeriesBook
 ) -> list[tuple[str, str]]:
-    """Return (override key, problem text) for each headline number the figures contradict."""
-    book = book or SeriesBook()
+    """Return (override key, problem text) for each headline number the figures contradict,
+    checked against the figures the book's reader sees (the public's, when publishing)."""
     other_areas = list(Area.objects.exclude(pk=area.pk).values_list("name", flat=True))
     baselines = {
         t.measure_id: t.baseline

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from measures import access
 from measures.models import Area, Headline, Measure, Target
 from measures.periods import Month, Period
 from measures.selectors import (
@@ -74,10 +73,6 @@ def _shifted(window: Period, comparison) -> Period:
     return window.shift(-gap)
 
 
-def _book(book: SeriesBook | None, approved_only: bool) -> SeriesBook:
-    return book if book is not None else SeriesBook(approved_only=approved_only)
-
-
 def _status(series: MeasureSeries | DerivedSeries, *periods: Period) -> str:
     return "provisional" if series.is_provisional(*periods) else "approved"
 
@@ -87,8 +82,7 @@ def national_picture(
     measures: Iterable[Measure],
     area: Area,
     month: Month,
-    approved_only: bool = False,
-    book: SeriesBook | None = None,
+    book: SeriesBook,
 ) -> TableData:
     """Return the National Picture: each target's baseline against the same-length window now."""
     targets = list(
@@ -97,7 +91,7 @@ def national_picture(
         .order_by("measure__priority__position", "position", "measure__position")
     )
     areas = {t.area or area for t in targets} or {area}
-    series = _book(book, approved_only).fetch({t.measure for t in targets}, areas)
+    series = book.fetch({t.measure for t in targets}, areas)
     data = TableData(rows=[], key="national-picture", title="National Picture")
     base_labels, current_labels = set(), set()
     previous_target = None
@@ -158,13 +152,12 @@ def year_to_date_tables(
     area: Area,
     month: Month,
     years: int = 4,
-    approved_only: bool = False,
+    book: SeriesBook,
     only_flagged: bool = True,
-    book: SeriesBook | None = None,
 ) -> list[TableData]:
     """Return one year-to-date table per measure: the same April-to-month window in each year."""
     chosen = [m for m in measures if m.year_to_date_table or not only_flagged]
-    series = _book(book, approved_only).fetch(chosen, [area])
+    series = book.fetch(chosen, [area])
     tables = []
     for measure in chosen:
         measure_series = series[(measure.pk, area.pk)]
@@ -195,13 +188,12 @@ def monthly_table(
     measures: Iterable[Measure],
     area: Area,
     month: Month,
-    approved_only: bool = False,
+    book: SeriesBook,
     only_flagged: bool = True,
-    book: SeriesBook | None = None,
 ) -> TableData:
     """Return the measures' values for each month of the reporting month's calendar year."""
     chosen = [m for m in measures if m.monthly_table or not only_flagged]
-    series = _book(book, approved_only).fetch(chosen, [area])
+    series = book.fetch(chosen, [area])
     months = Period.calendar_year(month.year).months
     data = TableData(rows=[], key="monthly", title=f"Monthly figures {month.year}")
     for measure in chosen:
@@ -223,12 +215,11 @@ def scorecard(
     measures: Iterable[Measure],
     area: Area,
     month: Month,
-    approved_only: bool = False,
-    book: SeriesBook | None = None,
+    book: SeriesBook,
 ) -> TableData:
     """Return the activity scorecard: each grouped measure for the quarter ending `month`."""
     chosen = [m for m in measures if m.scorecard_group]
-    series = _book(book, approved_only).fetch(chosen, [area])
+    series = book.fetch(chosen, [area])
     quarter = Period.range(month.shift(-2), month)
     previous = quarter.shift(-3)
     data = TableData(rows=[], key="scorecard", title="Activity scorecard")
@@ -296,15 +287,14 @@ def performance(
     measures: Iterable[Measure],
     areas: Iterable[Area],
     month: Month,
-    approved_only: bool = False,
-    book: SeriesBook | None = None,
+    book: SeriesBook,
     targets: dict[tuple[int, int | None], Target] | None = None,
 ) -> TableData:
     """Return each measure × area: rolling 12 months and year to date vs a year earlier."""
     measures, areas = list(measures), list(areas)
     if targets is None:
         targets = performance_targets(measures)
-    series = _book(book, approved_only).fetch(measures, areas)
+    series = book.fetch(measures, areas)
     rolling = Period.rolling_twelve(month)
     ytd = Period.financial_year_to_date(month)
     data = TableData(rows=[], key="performance", title="Performance")
@@ -405,14 +395,13 @@ def national_comparison(
     measures: Iterable[Measure],
     area: Area,
     month: Month,
-    approved_only: bool = False,
-    book: SeriesBook | None = None,
+    book: SeriesBook,
 ) -> TableData:
     """Return the area's rolling 12 months against the national figure and the previous release."""
     national = area.national()
     measures = list(measures)
     areas = [area] + ([national] if national and national != area else [])
-    series = _book(book, approved_only).fetch(measures, areas)
+    series = book.fetch(measures, areas)
     rolling = Period.rolling_twelve(month)
     data = TableData(rows=[], key="national-comparison", title="Comparison with national")
     for measure in measures:
@@ -476,13 +465,17 @@ class Section:
         return self.priority.code
 
 
-def report_sections(
-    *, plan, area: Area, month: Month, approved_only: bool = False, user=None
-) -> list[Section]:
-    """Return the report's sections, one per priority, with every table its measures call for.
+def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list[Section]:
+    """Return the report's sections, one per priority: every table its measures call for,
+    its charts and its Key Headlines.
 
-    Values are read once for the whole plan, whatever the number of sections and tables.
+    Everything is read for the book's reader (`Reader.public()` when publishing), so the
+    figures, charts and headlines of a section are what that reader may see; values are read
+    once for the whole plan, whatever the number of sections and tables.
     """
+    from reports.report_charts import section_charts
+
+    reader = book.reader
     priorities = report_layout(plan)
     measures = [
         m
@@ -491,16 +484,13 @@ def report_sections(
         .order_by("priority__position", "position")
     ]
     national = area.national()
-    book = SeriesBook(approved_only=approved_only, user=user)
     book.fetch(measures, [area] + ([national] if national and national != area else []))
     quarter = Period.range(month.shift(-2), month)
-    headline_qs = Headline.objects.filter(
-        priority__plan=plan, start=quarter.start.first_day, end=quarter.end.first_day
+    headline_qs = reader.headlines(
+        Headline.objects.filter(
+            priority__plan=plan, start=quarter.start.first_day, end=quarter.end.first_day
+        )
     )
-    if approved_only:
-        headline_qs = headline_qs.filter(status=Headline.Status.APPROVED)
-    if user is not None:
-        headline_qs = access.headlines_visible_to(user, headline_qs)
     headlines: dict[int, list[Headline]] = {}
     for headline in headline_qs.select_related("department").order_by("department__name"):
         headlines.setdefault(headline.priority_id, []).append(headline)
@@ -510,12 +500,7 @@ def report_sections(
         )
     )
     sections = []
-    kwargs: dict[str, Any] = {
-        "area": area,
-        "month": month,
-        "approved_only": approved_only,
-        "book": book,
-    }
+    kwargs: dict[str, Any] = {"area": area, "month": month, "book": book}
     for priority, title in priorities:
         own = [m for m in measures if m.priority_id == priority.pk]
         tables: list[tuple[str, TableData]] = []
@@ -532,17 +517,17 @@ def report_sections(
             tables.append(("monthly", monthly_table(measures=own, **kwargs)))
         shown = {row["measure"].pk for _, data in tables for row in data.rows}
         in_tables = [m for m in own if m.pk in shown]
-        sections.append(
-            Section(
-                priority=priority,
-                title=title,
-                tables=tables,
-                headlines=headlines.get(priority.pk, []),
-                sources=sorted({m.source for m in in_tables if m.source}),
-                definitions=[(m.name, m.definition) for m in in_tables if m.definition],
-                measures=in_tables,
-            )
+        section = Section(
+            priority=priority,
+            title=title,
+            tables=tables,
+            headlines=headlines.get(priority.pk, []),
+            sources=sorted({m.source for m in in_tables if m.source}),
+            definitions=[(m.name, m.definition) for m in in_tables if m.definition],
+            measures=in_tables,
         )
+        section.charts = section_charts(section, area=area, month=month, book=book)
+        sections.append(section)
     return sections
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from measures import access
-from measures.access import role_of
+from measures.access import Reader, role_of
 from measures.models import Area, Measure, Plan, Profile, Value
 from measures.periods import Month, Period, PeriodError, parse_period
 from measures.selectors import (
@@ -59,7 +59,7 @@ class FigureTableView(LoginRequiredMixin, TemplateView):
     intro = ""
     table_class: type[tables.FigureTable] = tables.FigureTable
 
-    def build(self, *, measures, area, month, approved_only, book) -> list[rows.TableData]:
+    def build(self, *, measures, area, month, book) -> list[rows.TableData]:
         raise NotImplementedError
 
     def rows_needed(self, month: Month, measures: list[Measure]) -> Anchored | None:
@@ -85,22 +85,17 @@ class FigureTableView(LoginRequiredMixin, TemplateView):
         area = cleaned["area"] or self.catalogue.default_area()
         plan = cleaned["plan"] or self.catalogue.default_plan()
         period: Period | None = cleaned["period"]
-        month = period.end if period else latest_data_month(plan=plan)
+        self.reader = Reader.of(self.request.user, approved_only=cleaned["status"] == "approved")
+        month = period.end if period else latest_data_month(plan=plan, reader=self.reader)
         if area is None or month is None:
             return []
         self.area, self.month = area, month
         self.measures = self.form.measures()
-        approved_only = cleaned["status"] == "approved"
         built = self.build(
             measures=self.measures,
             area=area,
             month=month,
-            approved_only=approved_only,
-            book=SeriesBook(
-                approved_only=approved_only,
-                user=self.request.user,
-                rows=self.rows_needed(month, self.measures),
-            ),
+            book=SeriesBook(self.reader, rows=self.rows_needed(month, self.measures)),
         )
         wanted_rag = cleaned["target_status"]
         result = []
@@ -118,7 +113,11 @@ class FigureTableView(LoginRequiredMixin, TemplateView):
         query.pop("export", None)
         context.update(
             filter=FilterState(self.form),
-            recomputing=pending_recompute(self.measures) if self.figure_tables else False,
+            recomputing=(
+                pending_recompute(self.measures, reader=self.reader)
+                if self.figure_tables
+                else False
+            ),
             page_title=self.page_title,
             intro=self.intro,
             figure_tables=self.figure_tables,
@@ -219,16 +218,11 @@ def home(request):
             "open_returns": open_returns,
             "today": timezone.localdate(),
             "plan": plan,
-            "month": latest_data_month(plan=plan),
+            "month": latest_data_month(plan=plan, reader=Reader.of(request.user)),
             "pages": [(name, view.page_title, view.intro) for name, view in TABLE_PAGES],
             "priorities": plan.priorities.prefetch_related("measures") if plan else [],
         },
     )
-
-
-def _with_charts(section, *, area, month):
-    section.charts = report_charts.section_charts(section, area=area, month=month)
-    return section
 
 
 @login_required
@@ -243,19 +237,13 @@ def report_preview(request):
         plan = cleaned["plan"] or plan
         area = cleaned["area"] or catalogue.default_area()
         period = cleaned["period"]
-        month = period.end if period else latest_data_month(plan=plan)
+        reader = Reader.of(request.user, approved_only=cleaned.get("status") == "approved")
+        month = period.end if period else latest_data_month(plan=plan, reader=reader)
         if area is not None and month is not None:
             sections = [
-                (
-                    _with_charts(section, area=area, month=month),
-                    [TABLE_CLASSES[kind](data) for kind, data in section.tables],
-                )
+                (section, [TABLE_CLASSES[kind](data) for kind, data in section.tables])
                 for section in rows.report_sections(
-                    plan=plan,
-                    area=area,
-                    month=month,
-                    approved_only=cleaned.get("status") == "approved",
-                    user=request.user,
+                    plan=plan, area=area, month=month, book=SeriesBook(reader)
                 )
             ]
     return render(
@@ -278,16 +266,16 @@ def measure_detail(request, code: str):
     measure = get_object_or_404(Measure.objects.select_related("priority", "owner"), code=code)
     area_code = request.GET.get("area")
     area = get_object_or_404(Area, code=area_code) if area_code else default_area()
-    values = access.values_visible_to(
-        request.user,
+    reader = Reader.of(request.user)
+    values = reader.values(
         Value.objects.filter(measure=measure, area=area).order_by("-end", "-start")
         if area
         else Value.objects.none(),
     )
-    month = latest_data_month(plan=measure.priority.plan)
+    month = latest_data_month(plan=measure.priority.plan, reader=reader)
     comparisons, charts, spc = [], [], None
     if area and month:
-        book = SeriesBook(user=request.user)
+        book = SeriesBook(reader)
         series = book.fetch([measure], [area])[(measure.pk, area.pk)]
         rolling = Period.rolling_twelve(month)
         ytd = Period.financial_year_to_date(month)
@@ -313,7 +301,9 @@ def measure_detail(request, code: str):
         {
             "measure": measure,
             "area": area,
-            "areas": Area.objects.filter(values__measure=measure).distinct(),
+            "areas": Area.objects.filter(
+                pk__in=reader.values(Value.objects.filter(measure=measure)).values("area_id")
+            ),
             "values": values[:240],
             "comparisons": comparisons,
             "charts": charts,
@@ -339,7 +329,8 @@ def publish(request):
         except PeriodError as exc:
             error = str(exc)
     else:
-        month = latest_data_month(plan=plan)
+        # The quarter the public would read: the latest month with an approved figure.
+        month = latest_data_month(plan=plan, reader=Reader.public())
         period = reporting_quarter(Period.month(month)) if month else None
     if period is not None:
         if request.method == "POST":

@@ -230,14 +230,17 @@ def test_spc_flags_a_spike_beyond_the_limits(small_plan):
 
 
 def test_windows_ending_after_a_series_stops_read_the_same_as_the_pure_functions(small_plan):
-    from measures.selectors import SeriesBook, series_for
+    from measures.selectors import series_for
+    from tests.factories import reviewer_book, reviewer_reader
 
     measure = Measure.objects.get(code="t-assaults")
     area = Area.objects.get(code="force")
     store(measure, area, [3] * 30 + [None] * (MONTHS - 30), ratio=False)  # stops 2021-06
     engine.recompute([measure.pk])
-    derived = SeriesBook().fetch([measure], [area])[(measure.pk, area.pk)]
-    pure = series_for(measures=[measure], areas=[area])[(measure.pk, area.pk)]
+    derived = reviewer_book().fetch([measure], [area])[(measure.pk, area.pk)]
+    pure = series_for(measures=[measure], areas=[area], reader=reviewer_reader())[
+        (measure.pk, area.pk)
+    ]
 
     for end in (Month(2021, 9), Month(2022, 5), Month(2022, 6), Month(2022, 12)):
         rolling = Period.rolling_twelve(end)

@@ -22,8 +22,10 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from measures.access import Reader
 from measures.models import Area, Measure, Plan
 from measures.periods import parse_month, parse_period
+from measures.selectors import SeriesBook
 from reports import rows
 from reports.models import ReportVersion
 from reports.publishing import report_build, report_publish, snapshot_of
@@ -115,7 +117,10 @@ def rendered_report() -> dict:
     plan = Plan.objects.get(code="pcp-2021-25")
     lancs = Area.objects.get(code="lancs")
     national = rows.national_picture(
-        measures=Measure.objects.all(), area=lancs, month=parse_month("2022-12")
+        measures=Measure.objects.all(),
+        area=lancs,
+        month=parse_month("2022-12"),
+        book=SeriesBook(Reader.public()),
     )
     version = ReportVersion.objects.get(report__plan=plan, number=1)
     return {

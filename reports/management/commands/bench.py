@@ -356,7 +356,8 @@ class Command(BaseCommand):
 
         from measures.models import Area, Priority
         from measures.periods import Month
-        from measures.selectors import measures_of
+        from measures.access import Reader
+        from measures.selectors import SeriesBook, measures_of
         from reports import rows as report_rows
 
         user = get_user_model().objects.create_superuser("bench", "", "bench-password-1")
@@ -389,7 +390,9 @@ class Command(BaseCommand):
         measures = list(
             measures_of().filter(priority__plan__code="bench-plan").select_related("priority")
         )
-        data = report_rows.performance(measures=measures, areas=[area], month=end)
+        data = report_rows.performance(
+            measures=measures, areas=[area], month=end, book=SeriesBook(Reader.of(user))
+        )
         baseline_times = []
         for _ in range(repeat):
             start = time.perf_counter()
