@@ -234,6 +234,22 @@ def _jsonable(cell):
     return str(cell)
 
 
+def _row_keys(rows: list[list]) -> list[tuple]:
+    """Return a key naming each row: its leading text cells (a group label and a measure,
+    say), made unique by occurrence, so rows that share a group label are not confused."""
+    keys, seen = [], {}
+    for row in rows:
+        label = []
+        for cell in row:
+            if isinstance(cell, int | float):
+                break
+            label.append("" if cell is None else str(cell))
+        key = tuple(label[:3]) or (str(row[0]) if row else "",)
+        seen[key] = seen.get(key, 0) + 1
+        keys.append((*key, seen[key]))
+    return keys
+
+
 def snapshot_changes(old: dict | None, new: dict) -> list[str]:
     """Return what changed between two snapshots, one line per figure, in words."""
     if not old:
@@ -246,15 +262,19 @@ def snapshot_changes(old: dict | None, new: dict) -> list[str]:
             changes.append(f"{table['section']}: new table “{table['caption']}”")
             continue
         header = table["values"][0] if table["values"] else []
-        old_rows = {
-            str(r[0]): (r, c)
-            for r, c in zip(previous["values"][1:], previous["cells"], strict=False)
-        }
-        for values, cells in zip(table["values"][1:], table["cells"], strict=False):
-            label = str(values[0])
-            if label not in old_rows:
+        old_rows = dict(
+            zip(
+                _row_keys(previous["values"][1:]),
+                zip(previous["values"][1:], previous["cells"], strict=False),
+                strict=True,
+            )
+        )
+        new_rows = zip(table["values"][1:], table["cells"], strict=False)
+        for key, (values, cells) in zip(_row_keys(table["values"][1:]), new_rows, strict=False):
+            if key not in old_rows:
                 continue
-            old_values, old_cells = old_rows[label]
+            label = " – ".join(part for part in key[:-1] if part)
+            old_values, old_cells = old_rows[key]
             for col, (was, now) in enumerate(zip(old_values, values, strict=False)):
                 if col == 0 or was == now or header[col] == "Status":
                     continue

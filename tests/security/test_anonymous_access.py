@@ -9,22 +9,16 @@ given a sample in `sample_for`; either way this test fails until someone decides
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 import pytest
-from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django.apps import apps
 from django.contrib import admin
-from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
-from django.urls.resolvers import RegexPattern, RoutePattern
-from rest_framework.authtoken.models import Token
+from django.urls import resolve, reverse
 
 from measures.models import Measure, Plan, Return
 from measures.periods import parse_period
 from reports.publishing import report_publish
+from tests import site_walk
+from tests.site_walk import Page, admin_sample
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -43,48 +37,20 @@ PUBLIC = {
 }
 
 
-@dataclass
-class Page:
-    name: str  # "namespace:name", or the route for unnamed patterns
-    url: str
-    pattern: URLPattern
-
-
 @pytest.fixture
 def published(db, admin_user, viewer):
     """A published report, and a row for every model the admin manages (the demo has no
     groups, tokens or sign-in records), so that every admin URL gets a real id."""
-    Group.objects.create(name="Analysts")
-    Token.objects.create(user=admin_user)
-    access = {
-        "username": "victor",
-        "ip_address": "192.0.2.1",
-        "user_agent": "test",
-        "http_accept": "*/*",
-        "path_info": "/login/",
-    }
-    AccessAttempt.objects.create(**access, get_data="", post_data="", failures_since_start=1)
-    AccessLog.objects.create(**access)
-    AccessFailureLog.objects.create(**access)
+    site_walk.admin_rows(admin_user)
     plan = Plan.objects.get(code="pcp-2021-25")
     return report_publish(plan=plan, period=parse_period("2022/23-Q3"), actor=admin_user)
 
 
-def _admin_model(prefix: str):
-    """Return the model whose admin the URL prefix ("admin/<app>/<model>/") belongs to."""
-    match = re.match(r"admin/(\w+)/(\w+)/", prefix)
-    return apps.get_model(match[1], match[2]) if match else None
-
-
-def _first_pk(model) -> str:
-    obj = model._default_manager.order_by("pk").first()
-    assert obj is not None, f"the demo has no {model.__name__} to fill an admin URL with"
-    return str(obj.pk)
-
-
 def sample_for(parameter: str, prefix: str, published) -> str:
     """Return a real value for a URL parameter, from the demo's rows."""
-    model = _admin_model(prefix)
+    found = admin_sample(parameter, prefix)
+    if found is not None:
+        return found
     report = published.report
     samples = {
         "pk": lambda: str(Return.objects.order_by("pk").first().pk),
@@ -96,55 +62,16 @@ def sample_for(parameter: str, prefix: str, published) -> str:
         "app_label": lambda: "measures",
         "content_type_id": lambda: str(ContentType.objects.get_for_model(Measure).pk),
         "url": lambda: "no-such-admin-page/",
+        "object_id": lambda: str(Measure.objects.get(code="homicides").pk),  # "view on site"
     }
-    if parameter in {"object_id", "id", "#0"} and model is not None:
-        return _first_pk(model)
-    if parameter == "object_id":  # the admin's "view on site" shortcut
-        return str(Measure.objects.get(code="homicides").pk)
-    if parameter == "#1" and model is not None:  # simple-history's version id
-        obj_pk = _first_pk(model)
-        # A historical model's own pk is history_id: filter by the object's id field.
-        lookup = {model._meta.pk.attname: obj_pk}
-        record = model.history.filter(**lookup).order_by("history_id").first()
-        assert record is not None, f"no history for {model.__name__} {obj_pk}"
-        return str(record.history_id)
     assert parameter in samples, (
         f"URL parameter {parameter!r} under {prefix!r} has no sample value: add one to sample_for"
     )
     return samples[parameter]()
 
 
-def _concrete(pattern, prefix: str, published) -> str:
-    """Return the URL text of one level of a pattern, its parameters filled in."""
-    if isinstance(pattern, RoutePattern):
-        return re.sub(
-            r"<(?:\w+:)?(\w+)>",
-            lambda m: sample_for(m[1], prefix, published),
-            str(pattern._route),
-        )
-    assert isinstance(pattern, RegexPattern), pattern
-    regex = pattern._regex.lstrip("^").rstrip("$")
-    position = iter(range(100))
-
-    def group(match: re.Match) -> str:
-        name = match[1] or f"#{next(position)}"
-        return sample_for(name, prefix, published)
-
-    # Named groups (?P<name>…) and plain groups (…), neither containing nested parentheses.
-    return re.sub(r"\((?:\?P<(\w+)>)?[^()]*\)", group, regex)
-
-
-def every_page(published, patterns=None, prefix="", namespace="") -> list[Page]:
-    pages = []
-    for entry in get_resolver().url_patterns if patterns is None else patterns:
-        here = prefix + _concrete(entry.pattern, prefix, published)
-        if isinstance(entry, URLResolver):
-            inner = ":".join(filter(None, [namespace, entry.namespace]))
-            pages += every_page(published, entry.url_patterns, here, inner)
-        else:
-            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
-            pages.append(Page(name or f"<unnamed {here}>", "/" + here, entry))
-    return pages
+def every_page(published) -> list[Page]:
+    return site_walk.every_page(lambda parameter, prefix: sample_for(parameter, prefix, published))
 
 
 def _sends_to_login(response, path: str) -> bool:

@@ -354,9 +354,9 @@ class Command(BaseCommand):
     def page(self, *, repeat: int, months: int) -> dict:
         from django.contrib.auth import get_user_model
 
+        from measures.access import Reader
         from measures.models import Area, Priority
         from measures.periods import Month
-        from measures.access import Reader
         from measures.selectors import SeriesBook, measures_of
         from reports import rows as report_rows
 
