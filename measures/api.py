@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from measures.access import Reader
 from measures.models import Area, Measure, Value
 from measures.periods import PeriodError, parse_period
-from measures.selectors import SeriesBook, comparison_significance
+from measures.selectors import SeriesBook, comparison_significance, values_list_for
 
 
 class MeasureSerializer(serializers.ModelSerializer):
@@ -123,11 +123,7 @@ class ValueList(generics.ListAPIView):
     serializer_class = ValueSerializer
 
     def get_queryset(self):
-        qs = Reader.of(self.request.user).values(
-            Value.objects.select_related("measure", "area").order_by(
-                "measure__code", "area__code", "start", "end"
-            ),
-        )
+        qs = values_list_for(Reader.of(self.request.user))
         params = self.request.query_params
         if params.get("measure"):
             qs = qs.filter(measure__code=params["measure"])

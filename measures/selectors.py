@@ -13,11 +13,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 
 from measures import figures
 from measures.access import MissingReader, Reader
-from measures.models import Area, DerivedFigure, Measure, PendingRecompute, Plan, Value
+from measures.models import (
+    Area,
+    DerivedFigure,
+    Headline,
+    Measure,
+    PendingRecompute,
+    Plan,
+    Value,
+)
 from measures.periods import Month, Period
 from measures.significance import count_change_significance
 
@@ -138,6 +146,87 @@ def latest_data_month(*, plan: Plan | None = None, reader: Reader) -> Month | No
         qs = qs.filter(measure__priority__plan=plan)
     latest = qs.aggregate(latest=Max("end"))["latest"]
     return Month.from_date(latest) if latest else None
+
+
+def measure_values(*, reader: Reader, measure: Measure, area: Area | None) -> QuerySet[Value]:
+    """Return the measure's stored values in the area that the reader sees, latest first."""
+    if area is None:
+        return Value.objects.none()
+    return _required(reader).values(
+        Value.objects.filter(measure=measure, area=area).order_by("-end", "-start")
+    )
+
+
+def measure_areas(*, reader: Reader, measure: Measure) -> QuerySet[Area]:
+    """Return the areas with a value of the measure that the reader sees."""
+    seen = _required(reader).values(Value.objects.filter(measure=measure))
+    return Area.objects.filter(pk__in=seen.values("area_id"))
+
+
+def measure_history(*, reader: Reader, measure: Measure, limit: int = 50):
+    """Return the latest changes to the measure's values, or None for a reader who may not
+    see its drafts (the history shows drafts' old and new figures)."""
+    if not _required(reader).sees_unapproved(measure):
+        return None
+    return (
+        Value.history.filter(measure_id=measure.pk)
+        .select_related("history_user", "area")
+        .order_by("-history_date")[:limit]
+    )
+
+
+def values_list_for(reader: Reader) -> QuerySet[Value]:
+    """Return every value the reader sees, with measure and area, in a stable order."""
+    return _required(reader).values(
+        Value.objects.select_related("measure", "area").order_by(
+            "measure__code", "area__code", "start", "end"
+        )
+    )
+
+
+def headlines_for(*, reader: Reader, plan: Plan, quarter: Period) -> QuerySet[Headline]:
+    """Return the quarter's Key Headlines of the plan that the reader sees."""
+    return _required(reader).headlines(
+        Headline.objects.filter(
+            priority__plan=plan, start=quarter.start.first_day, end=quarter.end.first_day
+        )
+    )
+
+
+def unapproved_values(
+    *, measure_ids: Iterable[int], areas: Iterable[Area], until: Month
+) -> list[tuple[int, Period]]:
+    """Return (measure id, period) of each value not yet approved up to a month: what a
+    report read for the public would leave out. Statuses and periods only, no figures."""
+    pending = (
+        Value.objects.filter(measure_id__in=list(measure_ids), area__in=list(areas))
+        .filter(end__lte=until.first_day)
+        .exclude(status=Value.Status.APPROVED)
+        .order_by("measure_id", "start")
+        .values_list("measure_id", "start", "end")
+    )
+    return [
+        (measure_id, Period.range(Month.from_date(start), Month.from_date(end)))
+        for measure_id, start, end in pending
+    ]
+
+
+def unapproved_headlines(*, plan: Plan, quarter: Period) -> QuerySet[Headline]:
+    """Return the quarter's Key Headlines not yet approved (who wrote them; not their text)."""
+    return (
+        Headline.objects.filter(
+            priority__plan=plan, start=quarter.start.first_day, end=quarter.end.first_day
+        )
+        .exclude(status=Headline.Status.APPROVED)
+        .select_related("department", "priority")
+        .order_by("priority__position", "department__name")
+    )
+
+
+def stored_longer() -> Exists:
+    """Return an expression for a measure annotation: whether any value of the measure covers
+    more than a month (only such measures need their values read beside derived figures)."""
+    return Exists(Value.objects.filter(measure=OuterRef("pk")).exclude(start=F("end")))
 
 
 def measures_of(*, plan: Plan | None = None) -> QuerySet[Measure]:

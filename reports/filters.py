@@ -14,12 +14,13 @@ from html import escape
 from typing import Any
 
 from django import forms
-from django.db.models import Case, Exists, F, OuterRef, Subquery, When
+from django.db.models import Case, OuterRef, Subquery, When
 from django.db.models import Value as Literal
 from django.utils.safestring import SafeString, mark_safe
 
-from measures.models import Area, Measure, PendingRecompute, Plan, Priority, Value
+from measures.models import Area, Measure, PendingRecompute, Plan, Priority
 from measures.periods import Period, PeriodError, parse_period
+from measures.selectors import stored_longer
 from measures.targets import LABELS as TARGET_LABELS
 
 STATUS_CHOICES = [
@@ -60,9 +61,7 @@ class Catalogue:
                         )
                     )[:1]
                 ),
-                stored_longer=Exists(
-                    Value.objects.filter(measure=OuterRef("pk")).exclude(start=F("end"))
-                ),
+                stored_longer=stored_longer(),
             )
             .order_by("priority__position", "position", "name")
         )

@@ -17,9 +17,9 @@ from django.utils.html import strip_tags
 
 from measures import access
 from measures.access import Reader
-from measures.models import Area, Headline, Measure, Plan, Return, Value
-from measures.periods import Month, Period
-from measures.selectors import SeriesBook
+from measures.models import Area, Measure, Plan, Return
+from measures.periods import Period
+from measures.selectors import SeriesBook, unapproved_headlines, unapproved_values
 from reports import rows
 from reports.models import PublishedReport, ReportVersion
 from reports.tables import TABLE_CLASSES
@@ -109,20 +109,11 @@ def unapproved_figures(built: BuiltReport) -> list[Problem]:
     """
     measures = report_measures(built)
     areas = [built.area] + [a for a in [built.area.national()] if a and a != built.area]
-    pending = (
-        Value.objects.filter(
-            measure_id__in=measures,
-            area__in=areas,
-            end__lte=built.period.end.first_day,
-        )
-        .exclude(status=Value.Status.APPROVED)
-        .order_by("measure_id", "start")
-        .values_list("measure_id", "start", "end")
-    )
     periods: dict[int, list[str]] = {}
-    for measure_id, start, end in pending:
-        label = Period.range(Month.from_date(start), Month.from_date(end)).label
-        periods.setdefault(measure_id, []).append(label)
+    for measure_id, period in unapproved_values(
+        measure_ids=measures, areas=areas, until=built.period.end
+    ):
+        periods.setdefault(measure_id, []).append(period.label)
     problems = []
     for measure_id, labels in periods.items():
         title, measure = measures[measure_id]
@@ -141,17 +132,7 @@ def report_problems(built: BuiltReport, *, book: SeriesBook) -> list[Problem]:
     """Return what blocks publishing: unapproved figures or headlines, wrong headlines,
     and returns not yet approved."""
     problems = unapproved_figures(built)
-    quarter = built.period
-    unapproved = (
-        Headline.objects.filter(
-            priority__plan=built.plan,
-            start=quarter.start.first_day,
-            end=quarter.end.first_day,
-        )
-        .exclude(status=Headline.Status.APPROVED)
-        .select_related("department", "priority")
-        .order_by("priority__position", "department__name")
-    )
+    unapproved = unapproved_headlines(plan=built.plan, quarter=built.period)
     titles = {section.priority.pk: section.title for section, _ in built.sections}
     for headline in unapproved:
         if headline.priority_id not in titles:
@@ -237,7 +218,8 @@ def _jsonable(cell):
 def _row_keys(rows: list[list]) -> list[tuple]:
     """Return a key naming each row: its leading text cells (a group label and a measure,
     say), made unique by occurrence, so rows that share a group label are not confused."""
-    keys, seen = [], {}
+    keys: list[tuple] = []
+    seen: dict[tuple, int] = {}
     for row in rows:
         label = []
         for cell in row:

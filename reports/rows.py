@@ -20,6 +20,7 @@ from measures.selectors import (
     MeasureSeries,
     SeriesBook,
     comparison_significance,
+    headlines_for,
 )
 from measures.spc import SIGNAL_TEXT, Signal
 from measures.targets import target_status
@@ -486,11 +487,7 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
     national = area.national()
     book.fetch(measures, [area] + ([national] if national and national != area else []))
     quarter = Period.range(month.shift(-2), month)
-    headline_qs = reader.headlines(
-        Headline.objects.filter(
-            priority__plan=plan, start=quarter.start.first_day, end=quarter.end.first_day
-        )
-    )
+    headline_qs = headlines_for(reader=reader, plan=plan, quarter=quarter)
     headlines: dict[int, list[Headline]] = {}
     for headline in headline_qs.select_related("department").order_by("department__name"):
         headlines.setdefault(headline.priority_id, []).append(headline)

@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from measures import access
+from measures import access, selectors
 from measures.access import Reader, role_of
-from measures.models import Area, Measure, Plan, Profile, Value
+from measures.models import Area, Measure, Plan, Profile
 from measures.periods import Month, Period, PeriodError, parse_period
 from measures.selectors import (
     Anchored,
@@ -267,11 +267,7 @@ def measure_detail(request, code: str):
     area_code = request.GET.get("area")
     area = get_object_or_404(Area, code=area_code) if area_code else default_area()
     reader = Reader.of(request.user)
-    values = reader.values(
-        Value.objects.filter(measure=measure, area=area).order_by("-end", "-start")
-        if area
-        else Value.objects.none(),
-    )
+    values = selectors.measure_values(reader=reader, measure=measure, area=area)
     month = latest_data_month(plan=measure.priority.plan, reader=reader)
     comparisons, charts, spc = [], [], None
     if area and month:
@@ -287,23 +283,14 @@ def measure_detail(request, code: str):
         if isinstance(series, DerivedSeries):
             latest = series.latest_month(month)
             spc = series.spc(latest) if latest is not None else None
-    # The history shows drafts' old and new figures: only for those who may see drafts.
-    history = (
-        Value.history.filter(measure_id=measure.pk)
-        .select_related("history_user", "area")
-        .order_by("-history_date")[:50]
-        if access.sees_unapproved(request.user, measure)
-        else None
-    )
+    history = selectors.measure_history(reader=reader, measure=measure)
     return render(
         request,
         "reports/measure.html",
         {
             "measure": measure,
             "area": area,
-            "areas": Area.objects.filter(
-                pk__in=reader.values(Value.objects.filter(measure=measure)).values("area_id")
-            ),
+            "areas": selectors.measure_areas(reader=reader, measure=measure),
             "values": values[:240],
             "comparisons": comparisons,
             "charts": charts,
