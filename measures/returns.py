@@ -141,7 +141,7 @@ def return_rows(ret: Return, *, with_context: bool = True) -> list[ReturnRow]:
                 required=is_required(measure, slot, reporting),
             )
             if with_context:
-                _add_context(row, series[(measure.pk, ret.reporting_period.area_id)].series)
+                _add_context(row, series[(measure.pk, ret.reporting_period.area_id)])
             rows.append(row)
     return rows
 

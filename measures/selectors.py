@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 from django.db import connection
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
@@ -30,6 +31,58 @@ from measures.periods import Month, Period
 from measures.significance import count_change_significance
 
 
+class MonthlySeries(Protocol):
+    """What pages, charts and checks ask of one measure's figures in one area.
+
+    Two implementations answer it: `DerivedSeries` (monthly series, from the materialised
+    figures) and `MeasureSeries` (series with values stored for longer periods, from the
+    values themselves). Callers never ask which one they have.
+    """
+
+    measure: Measure
+    area: Area
+
+    def __len__(self) -> int: ...
+
+    def monthly(self) -> dict[Month, figures.Observation]: ...
+
+    def stored(self, period: Period) -> figures.Observation | None: ...
+
+    def latest_month(self, on_or_before: Month | None = None) -> Month | None: ...
+
+    def figure(self, period: Period) -> figures.Figure: ...
+
+    def compare(self, base: Period, current: Period) -> figures.Comparison: ...
+
+    def year_to_date(self, end_month: Month, *, years: int) -> figures.YearToDate: ...
+
+    def is_provisional(self, *periods: Period) -> bool: ...
+
+    def plan_comparison(self, month: Month) -> PlanComparison | None: ...
+
+    def spc(self, month: Month) -> dict | None: ...
+
+
+@dataclass(frozen=True)
+class StandardComparisons:
+    """The two comparisons every measure is judged by: rolling 12 months and financial year
+    to date, each against the same window a year earlier."""
+
+    rolling_12_months: figures.Comparison
+    year_to_date: figures.Comparison
+
+
+def standard_comparisons(series: MonthlySeries, month: Month) -> StandardComparisons:
+    """Return the rolling 12 months and the financial year to date ending with `month`,
+    each compared with the year before."""
+    rolling = Period.rolling_twelve(month)
+    ytd = Period.financial_year_to_date(month)
+    return StandardComparisons(
+        rolling_12_months=series.compare(rolling.shift(-12), rolling),
+        year_to_date=series.compare(ytd.shift(-12), ytd),
+    )
+
+
 @dataclass
 class MeasureSeries:
     """One measure's values in one area, with the status of each stored value."""
@@ -39,11 +92,24 @@ class MeasureSeries:
     series: figures.Series
     statuses: dict[Period, str] = field(default_factory=dict)
 
+    def __len__(self) -> int:
+        return len(self.series)
+
+    def monthly(self) -> dict[Month, figures.Observation]:
+        return self.series.monthly()
+
+    def stored(self, period: Period) -> figures.Observation | None:
+        return self.series.stored(period)
+
     def figure(self, period: Period) -> figures.Figure:
         return figures.figure_for(self.series, period, self.measure.aggregation)
 
     def latest_month(self, on_or_before: Month | None = None) -> Month | None:
         return self.series.latest_month(on_or_before)
+
+    def spc(self, month: Month) -> dict | None:
+        """Return None: control limits are materialised for monthly series only."""
+        return None
 
     def compare(self, base: Period, current: Period) -> figures.Comparison:
         return figures.compare(
@@ -252,7 +318,6 @@ class DerivedSeries:
         self._rows = {row["month_index"]: row for row in rows}
         self._valued = sorted(i for i, row in self._rows.items() if row["value"] is not None)
         self._fallback = fallback
-        self.series = self
 
     def __len__(self) -> int:
         return len(self._valued)
@@ -501,7 +566,7 @@ class SeriesBook:
         of every series is read."""
         self.reader = _required(reader)
         self.rows = rows
-        self._series: dict[tuple[int, int], MeasureSeries | DerivedSeries] = {}
+        self._series: dict[tuple[int, int], MonthlySeries] = {}
         self._raw: dict[tuple[int, int], MeasureSeries] = {}
 
     def scope(self, measure: Measure) -> str:
@@ -511,7 +576,7 @@ class SeriesBook:
 
     def fetch(
         self, measures: Iterable[Measure], areas: Iterable[Area]
-    ) -> dict[tuple[int, int], MeasureSeries | DerivedSeries]:
+    ) -> dict[tuple[int, int], MonthlySeries]:
         """Return the series of every (measure, area) pair, reading only pairs not yet read."""
         measures, areas = list(measures), list(areas)
         missing = {m for m in measures for a in areas if (m.pk, a.pk) not in self._series}

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from measures.models import Measure
 from measures.periods import Month, Period
-from measures.selectors import DerivedSeries, SeriesBook
+from measures.selectors import MonthlySeries, SeriesBook
 from measures.spc import Limits, signals, xmr_limits
 from reports import charts
 
@@ -20,9 +20,11 @@ def _chart_id(*parts: str) -> str:
     return "chart-" + "-".join(p.replace("/", "-") for p in parts)
 
 
-def by_financial_year(measure: Measure, series, month: Month) -> charts.Chart | None:
+def by_financial_year(
+    measure: Measure, series: MonthlySeries, month: Month
+) -> charts.Chart | None:
     """Return the measure's months in each of the last four financial years, overlaid."""
-    monthly = series.series.monthly()
+    monthly = series.monthly()
     if not monthly:
         return None
     last = month.financial_year
@@ -53,9 +55,9 @@ def year_to_date_chart(measure: Measure, data) -> charts.Chart:
     )
 
 
-def xmr_chart(measure: Measure, series, month: Month) -> charts.Chart | None:
+def xmr_chart(measure: Measure, series: MonthlySeries, month: Month) -> charts.Chart | None:
     """Return the XmR chart of the measure's last three years of months, if it has limits."""
-    monthly = series.series.monthly()
+    monthly = series.monthly()
     window = Period.range(month.shift(1 - XMR_MONTHS), month).months
     points = [(m.short_label, monthly[m].value if m in monthly else None) for m in window]
     known = [v for _, v in points if v is not None]
@@ -119,8 +121,6 @@ def signal_charts(section, *, area, month: Month, book: SeriesBook) -> list:
     found = []
     for measure in monthly:
         measure_series = series[(measure.pk, area.pk)]
-        if not isinstance(measure_series, DerivedSeries):
-            continue
         latest = measure_series.latest_month(month)
         spc = measure_series.spc(latest) if latest else None
         if spc and spc["signals"] and latest is not None:
@@ -132,9 +132,9 @@ def signal_charts(section, *, area, month: Month, book: SeriesBook) -> list:
     return found
 
 
-def measure_charts(measure: Measure, series, month: Month) -> list:
+def measure_charts(measure: Measure, series: MonthlySeries, month: Month) -> list:
     """Return the measure page's charts: by financial year, and its XmR chart."""
-    if not isinstance(series, DerivedSeries) or not len(series.series):
+    if not len(series) or not series.monthly():
         return []
     found = [by_financial_year(measure, series, month), xmr_chart(measure, series, month)]
     return [c for c in found if c is not None]

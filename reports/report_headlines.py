@@ -6,7 +6,7 @@ import re
 
 from measures.models import Area, Measure, Target
 from measures.periods import Month, Period
-from measures.selectors import SeriesBook
+from measures.selectors import MonthlySeries, SeriesBook, standard_comparisons
 from reports.headline_checks import MeasureFigures, check_headline
 
 # Names the report's authors use for measures whose formal name is a list.
@@ -25,12 +25,12 @@ def _quarter_of(month: Month) -> Period:
     return Period.range(end.shift(-2), end)
 
 
-def measure_figures(measure: Measure, series, month: Month, baseline: Period | None):
+def measure_figures(
+    measure: Measure, series: MonthlySeries, month: Month, baseline: Period | None
+):
     """Return every figure a sentence about the measure may quote, as of the reporting month."""
-    rolling = Period.rolling_twelve(month)
-    ytd = Period.financial_year_to_date(month)
-    r12 = series.compare(rolling.shift(-12), rolling)
-    fytd = series.compare(ytd.shift(-12), ytd)
+    pair = standard_comparisons(series, month)
+    r12, fytd = pair.rolling_12_months, pair.year_to_date
     vs_baseline = None
     if baseline is not None:
         vs_baseline = series.compare(

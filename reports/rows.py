@@ -16,11 +16,11 @@ from measures.models import Area, Headline, Measure, Target
 from measures.periods import Month, Period
 from measures.selectors import (
     Anchored,
-    DerivedSeries,
-    MeasureSeries,
+    MonthlySeries,
     SeriesBook,
     comparison_significance,
     headlines_for,
+    standard_comparisons,
 )
 from measures.spc import SIGNAL_TEXT, Signal
 from measures.targets import target_status
@@ -74,7 +74,7 @@ def _shifted(window: Period, comparison) -> Period:
     return window.shift(-gap)
 
 
-def _status(series: MeasureSeries | DerivedSeries, *periods: Period) -> str:
+def _status(series: MonthlySeries, *periods: Period) -> str:
     return "provisional" if series.is_provisional(*periods) else "approved"
 
 
@@ -199,7 +199,7 @@ def monthly_table(
     data = TableData(rows=[], key="monthly", title=f"Monthly figures {month.year}")
     for measure in chosen:
         measure_series = series[(measure.pk, area.pk)]
-        monthly = measure_series.series.monthly()
+        monthly = measure_series.monthly()
         row: dict[str, Any] = {"measure": measure}
         for m in months:
             observation = monthly.get(m)
@@ -251,7 +251,7 @@ def scorecard(
 RECENT_MONTHS = 36
 
 
-def _recent(series: MeasureSeries | DerivedSeries, month: Month) -> bool:
+def _recent(series: MonthlySeries, month: Month) -> bool:
     """Return whether the series has a value in the `RECENT_MONTHS` to `month`."""
     latest = series.latest_month(month)
     return latest is not None and latest >= month.shift(1 - RECENT_MONTHS)
@@ -296,8 +296,6 @@ def performance(
     if targets is None:
         targets = performance_targets(measures)
     series = book.fetch(measures, areas)
-    rolling = Period.rolling_twelve(month)
-    ytd = Period.financial_year_to_date(month)
     data = TableData(rows=[], key="performance", title="Performance")
     baselines: set[str] = set()
     for measure in measures:
@@ -305,14 +303,10 @@ def performance(
             measure_series = series[(measure.pk, area.pk)]
             if not _recent(measure_series, month):
                 continue
-            r12 = measure_series.compare(rolling.shift(-12), rolling)
-            fytd = measure_series.compare(ytd.shift(-12), ytd)
+            pair = standard_comparisons(measure_series, month)
+            r12, fytd = pair.rolling_12_months, pair.year_to_date
             significance = comparison_significance(measure, r12)
-            spc = (
-                measure_series.spc(r12.current.period.end)
-                if isinstance(measure_series, DerivedSeries)
-                else None
-            )
+            spc = measure_series.spc(r12.current.period.end)
             plan = measure_series.plan_comparison(r12.current.period.end)
             if plan is not None:
                 baselines.add(plan.baseline.label)
@@ -366,6 +360,8 @@ def performance(
                     ),
                 }
             )
+    rolling = Period.rolling_twelve(month)
+    ytd = Period.financial_year_to_date(month)
     data.labels = {
         "r12_current": rolling.label,
         "r12_base": rolling.shift(-12).label,

@@ -16,7 +16,6 @@ from measures.models import Area, Measure, Plan, Profile
 from measures.periods import Month, Period, PeriodError, parse_period
 from measures.selectors import (
     Anchored,
-    DerivedSeries,
     SeriesBook,
     latest_data_month,
     pending_recompute,
@@ -273,16 +272,14 @@ def measure_detail(request, code: str):
     if area and month:
         book = SeriesBook(reader)
         series = book.fetch([measure], [area])[(measure.pk, area.pk)]
-        rolling = Period.rolling_twelve(month)
-        ytd = Period.financial_year_to_date(month)
+        pair = selectors.standard_comparisons(series, month)
         comparisons = [
-            ("Rolling 12 months", series.compare(rolling.shift(-12), rolling)),
-            ("Financial year to date", series.compare(ytd.shift(-12), ytd)),
+            ("Rolling 12 months", pair.rolling_12_months),
+            ("Financial year to date", pair.year_to_date),
         ]
         charts = report_charts.measure_charts(measure, series, month)
-        if isinstance(series, DerivedSeries):
-            latest = series.latest_month(month)
-            spc = series.spc(latest) if latest is not None else None
+        latest = series.latest_month(month)
+        spc = series.spc(latest) if latest is not None else None
     history = selectors.measure_history(reader=reader, measure=measure)
     return render(
         request,

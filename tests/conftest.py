@@ -67,6 +67,14 @@ SMALL_PLAN = {
 PASSWORD = "a-long-test-password-1"
 
 
+def pytest_configure(config):
+    """Hash test passwords with a fast hasher: the suite signs people in hundreds of times,
+    and PBKDF2's deliberate slowness protects nothing here."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def small_plan(db):
     plan_import(data=SMALL_PLAN)
