@@ -704,6 +704,14 @@ def _plan_import(root: _Reader, summary: ImportSummary) -> None:
     areas = {a.code: a for a in Area.objects.all()}
     for i, item in enumerate(root.items("areas")):
         row = _Reader(item, f"areas[{i}]")
+    def names(self, key: str) -> list[str]:
+        value = self.data.get(key) or []
+        if not isinstance(value, list) or not all(
+            isinstance(v, str) and v.strip() for v in value
+        ):
+            raise PlanInvalid(f"{self.where}.{key}: expected a list of names")
+        return [v.strip() for v in value]
+
         code = row.text("code", required=True)
         parent_code = row.text("parent")
         if parent_code and parent_code not in areas:
@@ -865,3 +873,4 @@ __all__ = [
     "plan_import",
     "values_import",
 ]
+                    "aliases": m.names("aliases"),

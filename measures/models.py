@@ -194,6 +194,14 @@ class Measure(models.Model):
         blank=True,
         help_text="Heading in the activity scorecard; blank = not shown.",
     )
+    aliases = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            "Other names the report's authors use for the measure in Key Headlines "
+            '(e.g. ["neighbourhood crime"]), so headline numbers are checked against it.'
+        ),
+    )
     position = models.PositiveIntegerField(default=0)
 
     history = HistoricalRecords()

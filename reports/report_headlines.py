@@ -9,13 +9,6 @@ from measures.periods import Month, Period
 from measures.selectors import MonthlySeries, SeriesBook, standard_comparisons
 from reports.headline_checks import MeasureFigures, check_headline
 
-# Names the report's authors use for measures whose formal name is a list.
-EXTRA_ALIASES = {
-    "neighbourhood-crime": ["neighbourhood crime"],
-    "all-crime": ["all crime", "crime levels"],
-    "cyber-crime": ["cyber crime", "cyber-enabled crime"],
-}
-
 
 def _quarter_of(month: Month) -> Period:
     """Return the last whole financial quarter ending at or before `month`."""
@@ -86,7 +79,7 @@ def headline_mismatches(
                 headline.text,
                 measures,
                 figures,
-                extra_aliases=EXTRA_ALIASES,
+                extra_aliases={m.code: m.aliases for m in measures},
                 other_areas=other_areas,
             )
             for finding in findings:

@@ -99,3 +99,23 @@ def test_the_command_reports_an_unreadable_file(db, tmp_path):
     path.write_text("plan: [unclosed")
     with pytest.raises(CommandError, match="not valid YAML"):
         call_command("import_plan", str(path))
+
+
+def test_a_measure_s_aliases_are_data_the_headline_check_reads(db):
+    plan = copy.deepcopy(SMALL_PLAN)
+    plan["priorities"][0]["measures"][0]["aliases"] = ["violent assaults", " assaults on people "]
+    plan_import(data=plan)
+
+    assert Measure.objects.get(code="t-assaults").aliases == [
+        "violent assaults",
+        "assaults on people",
+    ]
+
+
+@pytest.mark.parametrize("aliases", ["violent assaults", [""], [3]])
+def test_aliases_that_are_not_a_list_of_names_are_rejected(db, aliases):
+    plan = copy.deepcopy(SMALL_PLAN)
+    plan["priorities"][0]["measures"][0]["aliases"] = aliases
+
+    with pytest.raises(PlanInvalid, match=r"measures\[0\]\.aliases: expected a list of names"):
+        plan_import(data=plan)
