@@ -214,6 +214,18 @@ def latest_data_month(*, plan: Plan | None = None, reader: Reader) -> Month | No
     return Month.from_date(latest) if latest else None
 
 
+def reporting_area(areas: Iterable[Area] | None = None) -> Area | None:
+    """Return the area the reports and returns are about: the force (the first one made).
+
+    Given `areas` (already read), choose among them without a query. None when there is no
+    force area: nothing is reported until one is added.
+    """
+    if areas is None:
+        return Area.objects.filter(kind=Area.Kind.FORCE).order_by("pk").first()
+    forces = sorted((a for a in areas if a.kind == Area.Kind.FORCE), key=lambda a: a.pk)
+    return forces[0] if forces else None
+
+
 def measure_values(*, reader: Reader, measure: Measure, area: Area | None) -> QuerySet[Value]:
     """Return the measure's stored values in the area that the reader sees, latest first."""
     if area is None:

@@ -10,7 +10,7 @@ from typing import Any
 from django.http import HttpResponse
 from django.utils.text import slugify
 
-from reports.rows import as_number
+from reports.figure_tables import as_number
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_FORMATS = {

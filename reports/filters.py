@@ -14,14 +14,12 @@ from html import escape
 from typing import Any
 
 from django import forms
-from django.db.models import Case, OuterRef, Subquery, When
-from django.db.models import Value as Literal
 from django.utils.safestring import SafeString, mark_safe
 
-from measures.models import Area, Measure, PendingRecompute, Plan, Priority
+from measures.models import Area, Measure, Plan, Priority
 from measures.periods import Period, PeriodError, parse_period
-from measures.selectors import stored_longer
 from measures.targets import LABELS as TARGET_LABELS
+from reports import selectors
 
 STATUS_CHOICES = [
     ("all", "Approved and provisional"),
@@ -44,28 +42,7 @@ class Catalogue:
 
     @classmethod
     def load(cls) -> Catalogue:
-        areas = list(Area.objects.order_by("name", "pk"))
-        by_id = {a.pk: a for a in areas}
-        for area in areas:
-            if area.parent_id in by_id:
-                area.parent = by_id[area.parent_id]
-        measures: list[Measure] = list(
-            Measure.objects.select_related("priority", "priority__plan")
-            .annotate(
-                # "approved" (figures everyone sees are stale), "drafts" (only drafts are), or None
-                pending_recompute=Subquery(
-                    PendingRecompute.objects.filter(measure=OuterRef("pk")).values(
-                        kind=Case(
-                            When(drafts_only=True, then=Literal("drafts")),
-                            default=Literal("approved"),
-                        )
-                    )[:1]
-                ),
-                stored_longer=stored_longer(),
-            )
-            .order_by("priority__position", "position", "name")
-        )
-        return cls(areas=areas, measures=measures)
+        return cls(areas=selectors.catalogue_areas(), measures=selectors.catalogue_measures())
 
     @property
     def plans(self) -> list[Plan]:
@@ -78,11 +55,8 @@ class Catalogue:
         return sorted(priorities.values(), key=lambda p: (p.plan_id, p.position, p.pk))
 
     def default_area(self) -> Area | None:
-        """The area tables show unless told otherwise: the force (the first one made)."""
-        by_pk = sorted(self.areas, key=lambda a: a.pk)
-        forces = [a for a in by_pk if a.kind == Area.Kind.FORCE]
-        chosen = forces or by_pk
-        return chosen[0] if chosen else None
+        """The area tables show unless told otherwise: the force (`reporting_area`)."""
+        return selectors.reporting_area(self.areas)
 
     def default_plan(self) -> Plan | None:
         plans = self.plans

@@ -17,11 +17,12 @@ from django.utils.html import strip_tags
 
 from measures import access
 from measures.access import Reader
-from measures.models import Area, Measure, Plan, Return
+from measures.models import Area, Measure, Plan
 from measures.periods import Period
 from measures.selectors import SeriesBook, unapproved_headlines, unapproved_values
-from reports import rows
+from reports import selectors
 from reports.models import PublishedReport, ReportVersion
+from reports.report_sections import Section, report_sections
 from reports.tables import TABLE_CLASSES
 
 
@@ -51,12 +52,12 @@ class BuiltReport:
     plan: Plan
     period: Period
     area: Area
-    sections: list[tuple[rows.Section, list]]
+    sections: list[tuple[Section, list]]
     problems: list[Problem] = field(default_factory=list)
 
 
 def report_area(plan: Plan) -> Area:
-    area = Area.objects.filter(kind=Area.Kind.FORCE).order_by("pk").first()
+    area = selectors.reporting_area()
     if area is None:
         raise PublishBlocked([Problem("setup", "The plan has no force area to report on.")])
     return area
@@ -71,7 +72,7 @@ def report_build(*, plan: Plan, period: Period) -> BuiltReport:
     """
     area = report_area(plan)
     book = SeriesBook(Reader.public())
-    sections = rows.report_sections(plan=plan, area=area, month=period.end, book=book)
+    sections = report_sections(plan=plan, area=area, month=period.end, book=book)
     built = BuiltReport(
         plan=plan,
         period=period,
@@ -94,7 +95,7 @@ def report_measures(built: BuiltReport) -> dict[int, tuple[str, Measure]]:
         named += section.measures
         if section.headlines:
             # Every measure of the priority is a candidate for a headline's numbers.
-            named += list(Measure.objects.filter(priority=section.priority))
+            named += selectors.priority_measures(section.priority)
         for measure in named:
             found.setdefault(measure.pk, (section.title, measure))
     return found
@@ -155,11 +156,6 @@ def missing_returns(built: BuiltReport) -> list[Problem]:
     Its figures are simply absent from the report (older months stand in, with a footnote),
     so an admin may publish anyway with a reason, e.g. a department that reports late.
     """
-    returns = Return.objects.filter(
-        reporting_period__plan=built.plan,
-        reporting_period__start=built.period.start.first_day,
-        reporting_period__end=built.period.end.first_day,
-    ).exclude(status=Return.Status.APPROVED)
     return [
         Problem(
             "missing-return",
@@ -167,13 +163,13 @@ def missing_returns(built: BuiltReport) -> list[Problem]:
             f"{ret.get_status_display().lower()}: its figures are not in this report",
             key=f"return-{ret.department.code}",
         )
-        for ret in returns.select_related("department").order_by("department__name")
+        for ret in selectors.unapproved_returns(built.plan, built.period)
     ]
 
 
 def headline_problems(built: BuiltReport, *, book: SeriesBook) -> list[Problem]:
     """Return each number in a Key Headline that disagrees with the computed figures."""
-    from reports.report_headlines import headline_mismatches
+    from reports.headlines.figures import headline_mismatches
 
     return [
         Problem("headline", text, key=key)

@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from measures.formatting import format_change_pct, format_change_pp, format_value
 from measures.targets import LABELS as TARGET_LABELS
-from reports.rows import TableData, as_number
+from reports.figure_tables import TableData, as_number
 
 STATUS_BADGE = '<span class="status status-{0}">{1}</span>'
 RAG_BADGE = '<span class="rag rag-{0}">{1}</span>'

@@ -6,13 +6,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from measures import access, selectors
+from measures import access
+from measures import selectors as figure_selectors
 from measures.access import Reader, role_of
-from measures.models import Area, Measure, Plan, Profile
+from measures.models import Measure, Profile
 from measures.periods import Month, Period, PeriodError, parse_period
 from measures.selectors import (
     Anchored,
@@ -20,22 +21,11 @@ from measures.selectors import (
     latest_data_month,
     pending_recompute,
 )
-from reports import publishing, report_charts, rows, tables
+from reports import figure_tables, publishing, report_sections, selectors, tables
+from reports.charts import series_charts
 from reports.exports import EXPORT_FORMATS, export_response
 from reports.filters import Catalogue, FigureFilterForm, FilterState
 from reports.tables import TABLE_CLASSES
-
-
-def default_area() -> Area | None:
-    """Return the area tables show unless told otherwise: the force."""
-    return (
-        Area.objects.filter(kind=Area.Kind.FORCE).order_by("pk").first()
-        or Area.objects.order_by("pk").first()
-    )
-
-
-def default_plan() -> Plan | None:
-    return Plan.objects.order_by("pk").first()
 
 
 def filter_form(request, catalogue: Catalogue) -> FigureFilterForm:
@@ -58,7 +48,7 @@ class FigureTableView(LoginRequiredMixin, TemplateView):
     intro = ""
     table_class: type[tables.FigureTable] = tables.FigureTable
 
-    def build(self, *, measures, area, month, book) -> list[rows.TableData]:
+    def build(self, *, measures, area, month, book) -> list[figure_tables.TableData]:
         raise NotImplementedError
 
     def rows_needed(self, month: Month, measures: list[Measure]) -> Anchored | None:
@@ -133,7 +123,7 @@ class NationalPictureView(FigureTableView):
     table_class = tables.NationalPictureTable
 
     def build(self, **kwargs):
-        return [rows.national_picture(**kwargs)]
+        return [figure_tables.national_picture(**kwargs)]
 
 
 class YearToDateView(FigureTableView):
@@ -143,7 +133,7 @@ class YearToDateView(FigureTableView):
 
     def build(self, **kwargs):
         only_flagged = not self.form.cleaned_data["measure"]
-        return rows.year_to_date_tables(only_flagged=only_flagged, **kwargs)
+        return figure_tables.year_to_date_tables(only_flagged=only_flagged, **kwargs)
 
 
 class MonthlyView(FigureTableView):
@@ -153,7 +143,7 @@ class MonthlyView(FigureTableView):
 
     def build(self, **kwargs):
         only_flagged = not self.form.cleaned_data["measure"]
-        return [rows.monthly_table(only_flagged=only_flagged, **kwargs)]
+        return [figure_tables.monthly_table(only_flagged=only_flagged, **kwargs)]
 
 
 class ScorecardView(FigureTableView):
@@ -162,7 +152,7 @@ class ScorecardView(FigureTableView):
     table_class = tables.ScorecardTable
 
     def build(self, **kwargs):
-        return [rows.scorecard(**kwargs)]
+        return [figure_tables.scorecard(**kwargs)]
 
 
 class NationalComparisonView(FigureTableView):
@@ -171,10 +161,10 @@ class NationalComparisonView(FigureTableView):
     table_class = tables.NationalComparisonTable
 
     def rows_needed(self, month, measures):
-        return rows.national_comparison_rows(month)
+        return figure_tables.national_comparison_rows(month)
 
     def build(self, **kwargs):
-        return [rows.national_comparison(**kwargs)]
+        return [figure_tables.national_comparison(**kwargs)]
 
 
 class PerformanceView(FigureTableView):
@@ -183,11 +173,11 @@ class PerformanceView(FigureTableView):
     table_class = tables.PerformanceTable
 
     def rows_needed(self, month, measures):
-        self.targets = rows.performance_targets(measures)
-        return rows.performance_rows(month, self.targets)
+        self.targets = figure_tables.performance_targets(measures)
+        return figure_tables.performance_rows(month, self.targets)
 
     def build(self, *, area, **kwargs):
-        return [rows.performance(areas=[area], targets=self.targets, **kwargs)]
+        return [figure_tables.performance(areas=[area], targets=self.targets, **kwargs)]
 
 
 TABLE_PAGES = [
@@ -202,7 +192,7 @@ TABLE_PAGES = [
 
 @login_required
 def home(request):
-    plan = default_plan()
+    plan = selectors.default_plan()
     open_returns = (
         access.returns_visible_to(request.user)
         .exclude(status="approved")
@@ -219,7 +209,7 @@ def home(request):
             "plan": plan,
             "month": latest_data_month(plan=plan, reader=Reader.of(request.user)),
             "pages": [(name, view.page_title, view.intro) for name, view in TABLE_PAGES],
-            "priorities": plan.priorities.prefetch_related("measures") if plan else [],
+            "priorities": selectors.plan_priorities(plan),
         },
     )
 
@@ -241,7 +231,7 @@ def report_preview(request):
         if area is not None and month is not None:
             sections = [
                 (section, [TABLE_CLASSES[kind](data) for kind, data in section.tables])
-                for section in rows.report_sections(
+                for section in report_sections.report_sections(
                     plan=plan, area=area, month=month, book=SeriesBook(reader)
                 )
             ]
@@ -262,32 +252,32 @@ def report_preview(request):
 
 @login_required
 def measure_detail(request, code: str):
-    measure = get_object_or_404(Measure.objects.select_related("priority", "owner"), code=code)
+    measure = selectors.measure_by_code(code)
     area_code = request.GET.get("area")
-    area = get_object_or_404(Area, code=area_code) if area_code else default_area()
+    area = selectors.area_by_code(area_code) if area_code else selectors.reporting_area()
     reader = Reader.of(request.user)
-    values = selectors.measure_values(reader=reader, measure=measure, area=area)
+    values = figure_selectors.measure_values(reader=reader, measure=measure, area=area)
     month = latest_data_month(plan=measure.priority.plan, reader=reader)
     comparisons, charts, spc = [], [], None
     if area and month:
         book = SeriesBook(reader)
         series = book.fetch([measure], [area])[(measure.pk, area.pk)]
-        pair = selectors.standard_comparisons(series, month)
+        pair = figure_selectors.standard_comparisons(series, month)
         comparisons = [
             ("Rolling 12 months", pair.rolling_12_months),
             ("Financial year to date", pair.year_to_date),
         ]
-        charts = report_charts.measure_charts(measure, series, month)
+        charts = series_charts.measure_charts(measure, series, month)
         latest = series.latest_month(month)
         spc = series.spc(latest) if latest is not None else None
-    history = selectors.measure_history(reader=reader, measure=measure)
+    history = figure_selectors.measure_history(reader=reader, measure=measure)
     return render(
         request,
         "reports/measure.html",
         {
             "measure": measure,
             "area": area,
-            "areas": selectors.measure_areas(reader=reader, measure=measure),
+            "areas": figure_selectors.measure_areas(reader=reader, measure=measure),
             "values": values[:240],
             "comparisons": comparisons,
             "charts": charts,
@@ -301,7 +291,7 @@ def measure_detail(request, code: str):
 def publish(request):
     """Check the report for a period and, for admins, publish it (with overrides if needed)."""
     access.require_admin(request.user)
-    plan = default_plan()
+    plan = selectors.default_plan()
     if plan is None:
         raise Http404("No plan loaded")
     text = request.POST.get("period") or request.GET.get("period") or ""

@@ -26,7 +26,7 @@ from measures.access import Reader
 from measures.models import Area, Measure, Plan
 from measures.periods import parse_month, parse_period
 from measures.selectors import SeriesBook
-from reports import rows
+from reports import figure_tables as rows
 from reports.models import ReportVersion
 from reports.publishing import report_build, report_publish, snapshot_of
 

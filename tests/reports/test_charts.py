@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from measures.spc import SIGNAL_TEXT, Signal, signals, xmr_limits
-from reports.charts import _nice_ticks, monthly_by_financial_year, xmr, year_to_date_bars
+from reports.charts.drawing import _nice_ticks, monthly_by_financial_year, xmr, year_to_date_bars
 
 SVG = "{http://www.w3.org/2000/svg}"
 PLAIN_SVG_ELEMENTS = {"svg", "g", "title", "desc", "rect", "line", "polyline", "text"}

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from reports.headline_checks import (
+from reports.headlines.checks import (
     Finding,
     MeasureFigures,
     check_headline,

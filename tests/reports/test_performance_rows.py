@@ -20,7 +20,7 @@ from measures.access import Reader
 from measures.models import Area, Measure, Target, Value
 from measures.periods import Month
 from measures.selectors import SeriesBook
-from reports import rows
+from reports import figure_tables as rows
 from tests.factories import reviewer_reader
 
 FIRST = Month(2018, 1)

@@ -15,7 +15,7 @@ from django.urls import reverse
 from measures.formatting import format_change_pct, round_half_up
 from measures.models import Area, Measure
 from measures.periods import parse_month
-from reports import rows
+from reports import figure_tables as rows
 from tests.factories import reviewer_book
 
 pytestmark = pytest.mark.usefixtures("demo")

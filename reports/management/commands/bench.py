@@ -358,7 +358,7 @@ class Command(BaseCommand):
         from measures.models import Area, Priority
         from measures.periods import Month
         from measures.selectors import SeriesBook, measures_of
-        from reports import rows as report_rows
+        from reports import figure_tables as report_rows
 
         user = get_user_model().objects.create_superuser("bench", "", "bench-password-1")
         client = Client()

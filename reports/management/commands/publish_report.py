@@ -4,8 +4,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from measures.models import Plan
 from measures.periods import PeriodError, parse_period
+from reports import selectors
 from reports.publishing import PublishBlocked, report_publish
 from reports.views import reporting_quarter
 
@@ -26,10 +26,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, plan, period, user, override, **options):
-        try:
-            plan_obj = Plan.objects.get(code=plan)
-        except Plan.DoesNotExist as exc:
-            raise CommandError(f"no plan {plan!r}") from exc
+        plan_obj = selectors.plan_by_code(plan)
+        if plan_obj is None:
+            raise CommandError(f"no plan {plan!r}")
         try:
             quarter = reporting_quarter(parse_period(period))
         except PeriodError as exc:

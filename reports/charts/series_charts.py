@@ -1,4 +1,8 @@
-"""The charts a report section or a measure page shows, built from the materialised figures."""
+"""Which charts a report section or a measure page shows, drawn from its series.
+
+The adapter between the figures (series read for a reader through a `SeriesBook`) and the
+pure drawing code in `reports.charts.drawing`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from measures.models import Measure
 from measures.periods import Month, Period
 from measures.selectors import MonthlySeries, SeriesBook
 from measures.spc import Limits, signals, xmr_limits
-from reports import charts
+from reports import selectors
+from reports.charts import drawing as charts
 
 FINANCIAL_YEARS = 4
 MONTHLY_CHARTS_PER_SECTION = 3
@@ -91,15 +96,9 @@ def section_charts(section, *, area, month: Month, book: SeriesBook) -> list:
             result.append(year_to_date_chart(data.rows[0]["measure"], data))
     result += signal_charts(section, area=area, month=month, book=book)
     shown = {m.pk for m in section.measures}
-    candidates = [
-        m
-        for m in Measure.objects.filter(
-            priority=section.priority,
-            frequency=Measure.Frequency.MONTHLY,
-            aggregation=Measure.Aggregation.SUM,
-        ).order_by("position")
-        if m.pk not in shown
-    ][:MONTHLY_CHARTS_PER_SECTION]
+    candidates = [m for m in selectors.monthly_counts(section.priority) if m.pk not in shown][
+        :MONTHLY_CHARTS_PER_SECTION
+    ]
     if candidates:
         series = book.fetch(candidates, [area])
         for measure in candidates:

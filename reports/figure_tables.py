@@ -1,8 +1,8 @@
-"""The rows of each table of the seed report, computed from stored values.
+"""The figure tables of the seed report: the rows of each, computed from a book of series.
 
-Each builder takes the measures to show (already filtered), an area and the reporting
-month, reads every value it needs through one selector call, and returns plain rows for
-the tables in `reports.tables`.
+Each builder takes the measures to show (already filtered), an area, the reporting month
+and a `SeriesBook` (which knows its reader), reads every series it needs through one
+`fetch`, and returns plain rows for the table classes in `reports.tables`.
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from measures.models import Area, Headline, Measure, Target
+from measures.models import Area, Measure, Target
 from measures.periods import Month, Period
 from measures.selectors import (
     Anchored,
     MonthlySeries,
     SeriesBook,
     comparison_significance,
-    headlines_for,
     standard_comparisons,
 )
 from measures.spc import SIGNAL_TEXT, Signal
 from measures.targets import target_status
+from reports import selectors
 
 FOOTNOTE_MARKS = ("*", "^", "§", "¶", "#")
 # Cautions about a change (small numbers, normal variation) are marked on the change.
@@ -86,11 +86,7 @@ def national_picture(
     book: SeriesBook,
 ) -> TableData:
     """Return the National Picture: each target's baseline against the same-length window now."""
-    targets = list(
-        Target.objects.filter(measure__in=list(measures), baseline_start__isnull=False)
-        .select_related("measure", "area", "measure__priority")
-        .order_by("measure__priority__position", "position", "measure__position")
-    )
+    targets = selectors.baseline_targets(measures)
     areas = {t.area or area for t in targets} or {area}
     series = book.fetch({t.measure for t in targets}, areas)
     data = TableData(rows=[], key="national-picture", title="National Picture")
@@ -259,10 +255,7 @@ def _recent(series: MonthlySeries, month: Month) -> bool:
 
 def performance_targets(measures: Iterable[Measure]) -> dict[tuple[int, int | None], Target]:
     """Return the measures' targets by (measure id, area id or None for every area)."""
-    return {
-        (t.measure_id, t.area_id): t
-        for t in Target.objects.filter(measure_id__in=[m.pk for m in measures]).order_by("-pk")
-    }
+    return {(t.measure_id, t.area_id): t for t in selectors.measure_targets(measures)}
 
 
 def performance_rows(month: Month, targets: dict[tuple[int, int | None], Target]) -> Anchored:
@@ -442,95 +435,3 @@ def as_number(value: Decimal | None) -> float | int | None:
     if value == value.to_integral_value():
         return int(value)
     return float(value)
-
-
-@dataclass
-class Section:
-    """One priority's part of the quarterly report: tables, charts, headlines and notes."""
-
-    priority: Any
-    tables: list[tuple[str, TableData]]
-    headlines: list[Any] = field(default_factory=list)
-    title: str = ""
-    sources: list[str] = field(default_factory=list)
-    definitions: list[tuple[str, str]] = field(default_factory=list)
-    charts: list[Any] = field(default_factory=list)
-    measures: list[Any] = field(default_factory=list)
-
-    @property
-    def code(self) -> str:
-        return self.priority.code
-
-
-def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list[Section]:
-    """Return the report's sections, one per priority: every table its measures call for,
-    its charts and its Key Headlines.
-
-    Everything is read for the book's reader (`Reader.public()` when publishing), so the
-    figures, charts and headlines of a section are what that reader may see; values are read
-    once for the whole plan, whatever the number of sections and tables.
-    """
-    from reports.report_charts import section_charts
-
-    reader = book.reader
-    priorities = report_layout(plan)
-    measures = [
-        m
-        for m in Measure.objects.filter(priority__plan=plan)
-        .select_related("priority", "owner")
-        .order_by("priority__position", "position")
-    ]
-    national = area.national()
-    book.fetch(measures, [area] + ([national] if national and national != area else []))
-    quarter = Period.range(month.shift(-2), month)
-    headline_qs = headlines_for(reader=reader, plan=plan, quarter=quarter)
-    headlines: dict[int, list[Headline]] = {}
-    for headline in headline_qs.select_related("department").order_by("department__name"):
-        headlines.setdefault(headline.priority_id, []).append(headline)
-    with_targets = set(
-        Target.objects.filter(measure__in=measures, baseline_start__isnull=False).values_list(
-            "measure_id", flat=True
-        )
-    )
-    sections = []
-    kwargs: dict[str, Any] = {"area": area, "month": month, "book": book}
-    for priority, title in priorities:
-        own = [m for m in measures if m.priority_id == priority.pk]
-        tables: list[tuple[str, TableData]] = []
-        if any(m.pk in with_targets for m in own):
-            tables.append(("national-picture", national_picture(measures=own, **kwargs)))
-        comparison = national_comparison(measures=own, **kwargs)
-        if comparison.rows:
-            tables.append(("national-comparison", comparison))
-        if any(m.scorecard_group for m in own):
-            tables.append(("scorecard", scorecard(measures=own, **kwargs)))
-        for ytd in year_to_date_tables(measures=own, **kwargs):
-            tables.append(("year-to-date", ytd))
-        if any(m.monthly_table for m in own):
-            tables.append(("monthly", monthly_table(measures=own, **kwargs)))
-        shown = {row["measure"].pk for _, data in tables for row in data.rows}
-        in_tables = [m for m in own if m.pk in shown]
-        section = Section(
-            priority=priority,
-            title=title,
-            tables=tables,
-            headlines=headlines.get(priority.pk, []),
-            sources=sorted({m.source for m in in_tables if m.source}),
-            definitions=[(m.name, m.definition) for m in in_tables if m.definition],
-            measures=in_tables,
-        )
-        section.charts = section_charts(section, area=area, month=month, book=book)
-        sections.append(section)
-    return sections
-
-
-def report_layout(plan) -> list[tuple[Any, str]]:
-    """Return (priority, section title) in report order: the admins' layout, else the plan's."""
-    from reports.models import ReportSection
-
-    layout = list(
-        ReportSection.objects.filter(plan=plan).select_related("priority").order_by("position")
-    )
-    if layout:
-        return [(s.priority, s.title or s.priority.name) for s in layout if s.shown]
-    return [(p, p.name) for p in plan.priorities.order_by("position")]

@@ -1,13 +1,18 @@
-"""Checking the numbers typed into Key Headlines against the computed figures (issue 5)."""
+"""The figures a Key Headline may quote, read for a reader, and the check of its numbers.
+
+The adapter between the series (`SeriesBook`) and the pure sentence checks in
+`reports.headlines.checks` (issue 5).
+"""
 
 from __future__ import annotations
 
 import re
 
-from measures.models import Area, Measure, Target
+from measures.models import Area, Measure
 from measures.periods import Month, Period
 from measures.selectors import MonthlySeries, SeriesBook, standard_comparisons
-from reports.headline_checks import MeasureFigures, check_headline
+from reports import selectors
+from reports.headlines.checks import MeasureFigures, check_headline
 
 
 def _quarter_of(month: Month) -> Period:
@@ -54,16 +59,13 @@ def headline_mismatches(
 ) -> list[tuple[str, str]]:
     """Return (override key, problem text) for each headline number the figures contradict,
     checked against the figures the book's reader sees (the public's, when publishing)."""
-    other_areas = list(Area.objects.exclude(pk=area.pk).values_list("name", flat=True))
-    baselines = {
-        t.measure_id: t.baseline
-        for t in Target.objects.filter(baseline_start__isnull=False).order_by("-pk")
-    }
+    other_areas = selectors.other_area_names(area)
+    baselines = selectors.target_baselines()
     problems = []
     for section, _tables in sections:
         if not section.headlines:
             continue
-        measures = list(Measure.objects.filter(priority=section.priority).order_by("position"))
+        measures = selectors.priority_measures(section.priority)
         series = book.fetch(measures, [area])
         cache: dict[int, MeasureFigures] = {}
 

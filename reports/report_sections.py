@@ -1,0 +1,89 @@
+"""The quarterly report's sections: one per priority, with its tables, charts and headlines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from measures.models import Area, Headline
+from measures.periods import Month, Period
+from measures.selectors import SeriesBook, headlines_for
+from reports import selectors
+from reports.charts.series_charts import section_charts
+from reports.figure_tables import (
+    TableData,
+    monthly_table,
+    national_comparison,
+    national_picture,
+    scorecard,
+    year_to_date_tables,
+)
+
+
+@dataclass
+class Section:
+    """One priority's part of the quarterly report: tables, charts, headlines and notes."""
+
+    priority: Any
+    tables: list[tuple[str, TableData]]
+    headlines: list[Any] = field(default_factory=list)
+    title: str = ""
+    sources: list[str] = field(default_factory=list)
+    definitions: list[tuple[str, str]] = field(default_factory=list)
+    charts: list[Any] = field(default_factory=list)
+    measures: list[Any] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        return self.priority.code
+
+
+def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list[Section]:
+    """Return the report's sections, one per priority: every table its measures call for,
+    its charts and its Key Headlines.
+
+    Everything is read for the book's reader (`Reader.public()` when publishing), so the
+    figures, charts and headlines of a section are what that reader may see; values are read
+    once for the whole plan, whatever the number of sections and tables.
+    """
+    reader = book.reader
+    priorities = selectors.report_layout(plan)
+    measures = selectors.plan_measures(plan)
+    national = area.national()
+    book.fetch(measures, [area] + ([national] if national and national != area else []))
+    quarter = Period.range(month.shift(-2), month)
+    headline_qs = headlines_for(reader=reader, plan=plan, quarter=quarter)
+    headlines: dict[int, list[Headline]] = {}
+    for headline in headline_qs.select_related("department").order_by("department__name"):
+        headlines.setdefault(headline.priority_id, []).append(headline)
+    with_targets = selectors.measures_with_baselines(measures)
+    sections = []
+    kwargs: dict[str, Any] = {"area": area, "month": month, "book": book}
+    for priority, title in priorities:
+        own = [m for m in measures if m.priority_id == priority.pk]
+        tables: list[tuple[str, TableData]] = []
+        if any(m.pk in with_targets for m in own):
+            tables.append(("national-picture", national_picture(measures=own, **kwargs)))
+        comparison = national_comparison(measures=own, **kwargs)
+        if comparison.rows:
+            tables.append(("national-comparison", comparison))
+        if any(m.scorecard_group for m in own):
+            tables.append(("scorecard", scorecard(measures=own, **kwargs)))
+        for ytd in year_to_date_tables(measures=own, **kwargs):
+            tables.append(("year-to-date", ytd))
+        if any(m.monthly_table for m in own):
+            tables.append(("monthly", monthly_table(measures=own, **kwargs)))
+        shown = {row["measure"].pk for _, data in tables for row in data.rows}
+        in_tables = [m for m in own if m.pk in shown]
+        section = Section(
+            priority=priority,
+            title=title,
+            tables=tables,
+            headlines=headlines.get(priority.pk, []),
+            sources=sorted({m.source for m in in_tables if m.source}),
+            definitions=[(m.name, m.definition) for m in in_tables if m.definition],
+            measures=in_tables,
+        )
+        section.charts = section_charts(section, area=area, month=month, book=book)
+        sections.append(section)
+    return sections

@@ -1,0 +1,176 @@
+"""What `reports/` reads from the catalogue in `measures/`: one module, so it is all in view.
+
+The catalogue (plans, priorities, measures, areas, targets, returns' states) is read here;
+figures and Key Headlines are read through `measures.selectors` for a `Reader`. No other
+module of `reports/` queries `measures` models (tests/reports/test_layout.py checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Case, OuterRef, Subquery, When
+from django.db.models import Value as Literal
+from django.shortcuts import get_object_or_404
+
+from measures.models import Area, Measure, PendingRecompute, Plan, Priority, Return, Target
+from measures.periods import Period
+from measures.selectors import reporting_area, stored_longer
+
+__all__ = [
+    "area_by_code",
+    "baseline_targets",
+    "catalogue_areas",
+    "catalogue_measures",
+    "default_plan",
+    "measure_by_code",
+    "measure_targets",
+    "measures_with_baselines",
+    "monthly_counts",
+    "other_area_names",
+    "plan_by_code",
+    "plan_measures",
+    "plan_priorities",
+    "priority_measures",
+    "report_layout",
+    "reporting_area",
+    "target_baselines",
+    "unapproved_returns",
+]
+
+
+def default_plan() -> Plan | None:
+    """Return the plan pages show unless told otherwise: the first one loaded."""
+    return Plan.objects.order_by("pk").first()
+
+
+def plan_by_code(code: str) -> Plan | None:
+    return Plan.objects.filter(code=code).first()
+
+
+def catalogue_areas() -> list[Area]:
+    """Return every area, by name, each linked to its parent in memory."""
+    areas = list(Area.objects.order_by("name", "pk"))
+    by_id = {a.pk: a for a in areas}
+    for area in areas:
+        if area.parent_id in by_id:
+            area.parent = by_id[area.parent_id]
+    return areas
+
+
+def catalogue_measures() -> list[Measure]:
+    """Return every measure with its priority and plan, in report order, each carrying
+    `pending_recompute` ("approved": figures everyone sees are stale; "drafts": only drafts
+    are; None) and `stored_longer` (some value covers more than a month)."""
+    pending = PendingRecompute.objects.filter(measure=OuterRef("pk")).values(
+        kind=Case(When(drafts_only=True, then=Literal("drafts")), default=Literal("approved"))
+    )
+    return list(
+        Measure.objects.select_related("priority", "priority__plan")
+        .annotate(pending_recompute=Subquery(pending[:1]), stored_longer=stored_longer())
+        .order_by("priority__position", "position", "name")
+    )
+
+
+def measure_by_code(code: str) -> Measure:
+    """Return the measure with the code, or raise Http404."""
+    return get_object_or_404(Measure.objects.select_related("priority", "owner"), code=code)
+
+
+def area_by_code(code: str) -> Area:
+    """Return the area with the code, or raise Http404."""
+    return get_object_or_404(Area, code=code)
+
+
+def plan_measures(plan: Plan) -> list[Measure]:
+    """Return the plan's measures in report order."""
+    return list(
+        Measure.objects.filter(priority__plan=plan)
+        .select_related("priority", "owner")
+        .order_by("priority__position", "position")
+    )
+
+
+def plan_priorities(plan: Plan | None):
+    """Return the plan's priorities with their measures (for the home page)."""
+    if plan is None:
+        return []
+    return plan.priorities.prefetch_related("measures")
+
+
+def priority_measures(priority: Priority) -> list[Measure]:
+    """Return the priority's measures in order."""
+    return list(Measure.objects.filter(priority=priority).order_by("position"))
+
+
+def monthly_counts(priority: Priority) -> list[Measure]:
+    """Return the priority's monthly measures that add up (counts and sums), in order."""
+    return list(
+        Measure.objects.filter(
+            priority=priority,
+            frequency=Measure.Frequency.MONTHLY,
+            aggregation=Measure.Aggregation.SUM,
+        ).order_by("position")
+    )
+
+
+def baseline_targets(measures: Iterable[Measure]) -> list[Target]:
+    """Return the measures' targets that have a baseline, in National Picture order."""
+    return list(
+        Target.objects.filter(measure__in=list(measures), baseline_start__isnull=False)
+        .select_related("measure", "area", "measure__priority")
+        .order_by("measure__priority__position", "position", "measure__position")
+    )
+
+
+def measures_with_baselines(measures: Iterable[Measure]) -> set[int]:
+    """Return the ids of the measures with a target that has a baseline."""
+    return set(
+        Target.objects.filter(
+            measure__in=list(measures), baseline_start__isnull=False
+        ).values_list("measure_id", flat=True)
+    )
+
+
+def measure_targets(measures: Iterable[Measure]) -> list[Target]:
+    """Return the measures' targets, newest first."""
+    return list(Target.objects.filter(measure_id__in=[m.pk for m in measures]).order_by("-pk"))
+
+
+def target_baselines() -> dict[int, Period | None]:
+    """Return each measure's target baseline (the oldest target's, where several have one)."""
+    return {
+        t.measure_id: t.baseline
+        for t in Target.objects.filter(baseline_start__isnull=False).order_by("-pk")
+    }
+
+
+def other_area_names(area: Area) -> list[str]:
+    """Return the names of every area but this one (a headline naming one is not about it)."""
+    return list(Area.objects.exclude(pk=area.pk).values_list("name", flat=True))
+
+
+def report_layout(plan: Plan) -> list[tuple[Priority, str]]:
+    """Return (priority, section title) in report order: the admins' layout, else the plan's."""
+    from reports.models import ReportSection
+
+    layout = list(
+        ReportSection.objects.filter(plan=plan).select_related("priority").order_by("position")
+    )
+    if layout:
+        return [(s.priority, s.title or s.priority.name) for s in layout if s.shown]
+    return [(p, p.name) for p in plan.priorities.order_by("position")]
+
+
+def unapproved_returns(plan: Plan, period: Period) -> list[Return]:
+    """Return the period's returns not yet approved, with their departments, by name."""
+    return list(
+        Return.objects.filter(
+            reporting_period__plan=plan,
+            reporting_period__start=period.start.first_day,
+            reporting_period__end=period.end.first_day,
+        )
+        .exclude(status=Return.Status.APPROVED)
+        .select_related("department")
+        .order_by("department__name")
+    )
