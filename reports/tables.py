@@ -28,22 +28,35 @@ def _escape(value: Any) -> str:
     return value if hasattr(value, "__html__") else html.escape(str(value))
 
 
-def _cell_function(renderer, wants: set[str], default: Any):
-    """Return record, value → escaped cell HTML, as tables2 would render the column."""
+def _cell_function(renderer, wants: set[str], default: Any, empty_values: tuple):
+    """Return record, value → escaped cell HTML, as tables2 renders the column: the default
+    for an empty value, else the render method called with what it asks for."""
 
     def plain(record, value):
-        return _escape(default if value in (None, "") else value)
+        return _escape(default if value in empty_values else value)
 
     if renderer is None:
         return plain
     if "record" in wants and "value" in wants:
-        return lambda record, value: _escape(renderer(value=value, record=record))
+
+        def by_both(record, value):
+            if value in empty_values:
+                return _escape(default)
+            return _escape(renderer(value=value, record=record))
+
+        return by_both
     if "record" in wants:
-        return lambda record, value: _escape(renderer(record=record))
+
+        def by_record(record, value):
+            if value in empty_values:
+                return _escape(default)
+            return _escape(renderer(record=record))
+
+        return by_record
 
     def by_value(record, value):
-        if value in (None, ""):
-            return plain(record, value)
+        if value in empty_values:
+            return _escape(default)
         return _escape(renderer(value=value) if "value" in wants else renderer())
 
     return by_value
@@ -88,24 +101,29 @@ class FigureTable(tables.Table):
                 self.columns[name].column.verbose_name = label
         self.caption = data.caption
         self.footnotes = data.footnotes.as_list()
+        for bound in self.columns:
+            renderer = getattr(self, f"render_{bound.name}", None)
+            if renderer and "record" in inspect.signature(renderer).parameters:
+                # A renderer that reads the record (a figure with its marks, say) decides
+                # what an empty value shows, for tables2 and for `cell_rows` alike.
+                bound.column.empty_values = ()
 
     def _cell_plan(self) -> list[tuple[str, Any, str]]:
         """Return (accessor, cell function, td class) per column.
 
         A cell function takes the record and returns the cell's HTML, escaped unless safe:
-        the column's `render_<name>` (or `render_cell`) called with what it asks for (value,
-        record), or the value itself, or the column's default when the value is empty.
+        the table's `render_<name>` (or the column's own `render`) called with what it asks
+        for (value, record), or the value itself, or the column's default when it is empty.
         """
         plan = []
         for bound in self.columns:
-            renderer = getattr(self, f"render_{bound.name}", None) or getattr(
-                self, "render_cell", None
-            )
+            renderer = getattr(self, f"render_{bound.name}", None)
+            if renderer is None and type(bound.column).render is not tables.Column.render:
+                renderer = bound.column.render
             wants = set(inspect.signature(renderer).parameters) if renderer else set()
             css = bound.column.attrs.get("td", {}).get("class", "")
-            plan.append(
-                (str(bound.accessor), _cell_function(renderer, wants, bound.column.default), css)
-            )
+            cell = _cell_function(renderer, wants, bound.default, bound.column.empty_values)
+            plan.append((str(bound.accessor), cell, css))
         return plan
 
     def _cells(self) -> list[list[tuple[str, str]]]:
@@ -120,7 +138,8 @@ class FigureTable(tables.Table):
 
         tables2 builds a BoundRow and resolves every cell through several layers; on a
         200-row table that is most of the page's time. The cells are the same: each column's
-        `render_<name>` (or `render_cell`) with the value and record, escaped unless safe.
+        `render_<name>` (or the column's `render`) with the value and record, escaped unless
+        safe — as tests/reports/test_table_renderer.py checks against tables2 itself.
         """
         # Every cell is escaped by its cell function.
         return [[(mark_safe(cell), css) for cell, css in row] for row in self._cells()]
@@ -128,26 +147,25 @@ class FigureTable(tables.Table):
     def row_html(self) -> list[SafeString]:
         """Return each row's cells as HTML, the first a row header: the page's table body.
 
-        Joined here rather than in the template, whose per-cell tags would cost more than
-        the figures themselves on a large table.
+        The cells are `cell_rows`' (one renderer); they are joined here rather than in the
+        template, whose per-cell tags would cost more than the figures themselves on a
+        large table.
         """
-        plan = self._cell_plan()
         tags = []
-        for i, (_, _, css) in enumerate(plan):
+        for i, (_, _, css) in enumerate(self._cell_plan()):
             tag = "th" if i == 0 else "td"
             scope = ' scope="row"' if i == 0 else ""
             css_attr = f' class="{html.escape(css)}"' if css else ""
             tags.append((f"<{tag}{scope}{css_attr}>", f"</{tag}>"))
-        columns = [(key, cell, *tag) for (key, cell, _), tag in zip(plan, tags, strict=True)]
         # Every cell is escaped by its cell function; the tags are fixed text.
         return [
             mark_safe(
                 "".join(
-                    f"{opening}{cell(record, record.get(key))}{closing}"
-                    for key, cell, opening, closing in columns
+                    f"{opening}{cell}{closing}"
+                    for (cell, _), (opening, closing) in zip(row, tags, strict=True)
                 )
             )
-            for record in self.data.data
+            for row in self._cells()
         ]
 
     def render_status(self, value):
@@ -226,22 +244,26 @@ class YearToDateTable(FigureTable):
         return None if value is None else round(float(value), 1)
 
 
+class MonthColumn(tables.Column):
+    """One month's figure: formatted for its measure on the page, a number in exports."""
+
+    def render(self, value, record):
+        return format_value(value, record["measure"].unit, record["measure"].decimals)
+
+    def value(self, value, record):
+        return as_number(value)
+
+
 class MonthlyTable(FigureTable):
     measure = tables.Column(verbose_name="Measure")
 
     def __init__(self, data: TableData, **kwargs):
         months = [key for key in data.labels if key[:4].isdigit()]
         extra = [
-            (key, tables.Column(verbose_name=data.labels[key], attrs={"td": {"class": "num"}}))
+            (key, MonthColumn(verbose_name=data.labels[key], attrs={"td": {"class": "num"}}))
             for key in months
         ]
         super().__init__(data, extra_columns=extra, **kwargs)
-
-    def render_cell(self, value, record):
-        return format_value(value, record["measure"].unit, record["measure"].decimals)
-
-    def value_cell(self, value):
-        return as_number(value)
 
 
 class ScorecardTable(FigureTable):
