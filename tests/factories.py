@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib.auth import get_user_model
 
 from measures.access import Reader
@@ -19,3 +21,50 @@ def reviewer_reader(*, approved_only: bool = False) -> Reader:
 def reviewer_book(**kwargs) -> SeriesBook:
     """Return a series book read for a reviewer (every figure, drafts included)."""
     return SeriesBook(reviewer_reader(), **kwargs)
+
+
+# The table pages, as the code lists them (reports.views.TABLE_PAGES): a new page is
+# tested by every test that walks this list the day it is added.
+def table_pages() -> list[str]:
+    from reports.views import TABLE_PAGES
+
+    return [name for name, _view in TABLE_PAGES]
+
+
+def monthly_values(
+    measure,
+    areas,
+    *,
+    start: str = "2019-01",
+    months: int = 48,
+    value=lambda i, area: Decimal(10 + i % 7),
+    status: str = "approved",
+) -> list:
+    """Store `months` monthly values of the measure in each area from `start` (approved by
+    default); `value(i, area)` gives the i-th month's figure."""
+    from measures.models import Value
+    from measures.periods import parse_month
+
+    first = parse_month(start)
+    return Value.objects.bulk_create(
+        Value(
+            measure=measure,
+            area=area,
+            start=first.shift(i).first_day,
+            end=first.shift(i).first_day,
+            value=value(i, area),
+            status=status,
+        )
+        for area in areas
+        for i in range(months)
+    )
+
+
+def published_seed_report(actor):
+    """Publish the demo's seed quarter (2022/23 Q3) as `actor`; return the version."""
+    from measures.models import Plan
+    from measures.periods import parse_period
+    from reports.publishing import report_publish
+
+    plan = Plan.objects.get(code="pcp-2021-25")
+    return report_publish(plan=plan, period=parse_period("2022/23-Q3"), actor=actor)

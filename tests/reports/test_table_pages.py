@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -14,31 +13,13 @@ from openpyxl import load_workbook
 
 from measures import engine
 from measures.models import Area, Department, Measure, Priority, Value
-from measures.periods import parse_month
+from tests.factories import monthly_values, table_pages
 
-PAGES = [
-    "reports:national-picture",
-    "reports:national-comparison",
-    "reports:year-to-date",
-    "reports:monthly",
-    "reports:scorecard",
-    "reports:performance",
-]
+PAGES = table_pages()
 
 
 def add_monthly_values(measure: Measure, area: Area, start: str = "2019-01", months: int = 48):
-    month = parse_month(start)
-    Value.objects.bulk_create(
-        Value(
-            measure=measure,
-            area=area,
-            start=month.shift(i).first_day,
-            end=month.shift(i).first_day,
-            value=Decimal(10 + i % 7),
-            status=Value.Status.APPROVED,
-        )
-        for i in range(months)
-    )
+    monthly_values(measure, [area], start=start, months=months)
 
 
 @pytest.fixture

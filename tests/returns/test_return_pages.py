@@ -15,8 +15,9 @@ from django.urls import URLPattern, reverse
 from measures import services, urls
 from measures.accounts import user_provision
 from measures.models import Area, Headline, Measure, Return, ReturnEvent, Value
-from measures.periods import parse_month, parse_period
+from measures.periods import parse_period
 from tests.conftest import PASSWORD
+from tests.factories import monthly_values
 from tests.returns import (
     alice_figures,
     assaults,
@@ -497,18 +498,8 @@ def test_the_form_offers_the_implied_rolling_twelve_months_where_history_allows(
 ):
     force = Area.objects.get(code="force")
     assault = Measure.objects.get(code="t-assaults")
-    first = parse_month("2021-11")
-    Value.objects.bulk_create(
-        Value(
-            measure=assault,
-            area=force,
-            start=first.shift(i).first_day,
-            end=first.shift(i).first_day,
-            value=Decimal(10),
-            status=Value.Status.APPROVED,
-        )
-        for i in range(11)  # Nov 2021 – Sep 2022: the 11 months before October
-    )
+    # Nov 2021 – Sep 2022: the 11 months before October
+    monthly_values(assault, [force], start="2021-11", months=11, value=lambda i, a: Decimal(10))
     client.force_login(alice)
     save(client, return_of("dept-a"), **alice_figures(oct="5", nov="", dec=""))
 

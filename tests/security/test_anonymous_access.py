@@ -14,10 +14,9 @@ from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.urls import resolve, reverse
 
-from measures.models import Measure, Plan, Return
-from measures.periods import parse_period
-from reports.publishing import report_publish
+from measures.models import Measure, Return
 from tests import site_walk
+from tests.factories import published_seed_report
 from tests.site_walk import Page, admin_sample
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -42,8 +41,7 @@ def published(db, admin_user, viewer):
     """A published report, and a row for every model the admin manages (the demo has no
     groups, tokens or sign-in records), so that every admin URL gets a real id."""
     site_walk.admin_rows(admin_user)
-    plan = Plan.objects.get(code="pcp-2021-25")
-    return report_publish(plan=plan, period=parse_period("2022/23-Q3"), actor=admin_user)
+    return published_seed_report(admin_user)
 
 
 def sample_for(parameter: str, prefix: str, published) -> str:

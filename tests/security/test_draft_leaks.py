@@ -40,6 +40,7 @@ from reports.models import ReportVersion
 from reports.publishing import PublishBlocked, report_publish
 from tests import site_walk
 from tests.conftest import PASSWORD
+from tests.factories import published_seed_report
 from tests.site_walk import admin_sample
 
 pytestmark = [pytest.mark.usefixtures("demo"), pytest.mark.postgres]
@@ -128,8 +129,7 @@ def save_drafts(drafter) -> list[int]:
 @pytest.fixture
 def published(admin_user):
     site_walk.admin_rows(admin_user)
-    plan = Plan.objects.get(code="pcp-2021-25")
-    return report_publish(plan=plan, period=SEED_QUARTER, actor=admin_user)
+    return published_seed_report(admin_user)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from pypdf import PdfReader
 from measures.models import Headline, Measure, Plan, Return, Value
 from measures.periods import parse_period
 from reports.publishing import report_publish
+from tests.factories import table_pages
 from tests.security import ESCAPED, PAYLOAD
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -31,14 +32,7 @@ NOTE = f"Checked with the unit {PAYLOAD}"
 IMG = "<img src=x onerror=alert(2)>"
 HEADLINE = f"Homicides are down. {PAYLOAD}\n- **{IMG}** bullet"
 
-TABLE_PAGES = [
-    "reports:national-picture",
-    "reports:national-comparison",
-    "reports:year-to-date",
-    "reports:monthly",
-    "reports:scorecard",
-    "reports:performance",
-]
+TABLE_PAGES = table_pages()
 
 
 @pytest.fixture

@@ -23,20 +23,14 @@ from rest_framework.authtoken.models import Token
 from measures.models import Measure, Plan, Return
 from measures.periods import parse_period
 from reports.publishing import report_publish
+from tests.factories import table_pages
 from tests.security import EXPECTED_CSP, csp_directives, inline_code
 
 pytestmark = pytest.mark.usefixtures("demo")
 
 ROOT = Path(__file__).resolve().parents[2]
 
-TABLE_PAGES = [
-    "reports:national-picture",
-    "reports:national-comparison",
-    "reports:year-to-date",
-    "reports:monthly",
-    "reports:scorecard",
-    "reports:performance",
-]
+TABLE_PAGES = table_pages()
 
 
 @pytest.fixture

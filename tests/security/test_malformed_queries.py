@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
@@ -19,8 +18,8 @@ from django.db import transaction
 from django.urls import reverse
 
 from measures import engine
-from measures.models import Area, Measure, Value
-from measures.periods import parse_month
+from measures.models import Area, Measure
+from tests.factories import monthly_values, table_pages
 from tests.returns import open_quarter
 from tests.security import PAYLOAD
 
@@ -29,12 +28,7 @@ CASES = int(os.environ.get("SECURITY_FUZZ_CASES", "500"))
 
 PAGES = [
     "home",
-    "reports:national-picture",
-    "reports:national-comparison",
-    "reports:year-to-date",
-    "reports:monthly",
-    "reports:scorecard",
-    "reports:performance",
+    *table_pages(),
     "reports:report",
     "reports:publish",
     "returns:list",
@@ -99,19 +93,7 @@ FIXED = [
 def data(small_plan, admin_user):
     """The small plan with four years of figures (force and nation) and an open quarter."""
     measure = Measure.objects.get(code="t-assaults")
-    first = parse_month("2019-01")
-    Value.objects.bulk_create(
-        Value(
-            measure=measure,
-            area=area,
-            start=first.shift(i).first_day,
-            end=first.shift(i).first_day,
-            value=Decimal(10 + i % 7),
-            status=Value.Status.APPROVED,
-        )
-        for area in Area.objects.filter(code__in=["force", "nation"])
-        for i in range(48)
-    )
+    monthly_values(measure, Area.objects.filter(code__in=["force", "nation"]))
     engine.recompute()
     open_quarter()
 
