@@ -14,19 +14,97 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from measures.models import Headline, Profile, Return, ReturnEvent, Value
+from measures.models import Headline, Profile, Return, ReturnEvent, ReviewStatus, Value
 
 Role = Profile.Role
 
-# The actions on a return and the roles that may take them (before state and four-eyes).
-ACTION_ROLES = {
-    "view": {Role.LEAD, Role.REVIEWER, Role.ADMIN},
-    "edit": {Role.LEAD, Role.ADMIN},
-    "submit": {Role.LEAD, Role.ADMIN},
-    "approve": {Role.REVIEWER, Role.ADMIN},
-    "send_back": {Role.REVIEWER, Role.ADMIN},
-    "reopen": {Role.REVIEWER, Role.ADMIN},
+Status = Return.Status
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action on a return: who may take it, from which states, and what it changes.
+
+    `WORKFLOW` below is the workflow's one declaration: `can`, the refusal messages and the
+    services' transitions (`measures.services`) all read it.
+    """
+
+    name: str
+    roles: frozenset[str]
+    # The states the return may be in; None means any.
+    from_states: frozenset[str] | None = None
+    # The state it moves to, and the status its values and headlines take (None: no move).
+    to_state: str | None = None
+    values_become: str | None = None
+    reason_required: bool = False
+    # Nobody takes it on figures they entered or submitted themselves.
+    four_eyes: bool = False
+    # Said when the return's state is the reason for a refusal.
+    wrong_state: str = "You may not do that."
+    # Undoes an approval: approved figures in the return go back to draft with the rest.
+    unlocks: bool = False
+
+    @property
+    def verb(self) -> str:
+        return self.name.replace("_", " ")
+
+
+EDITING_ROLES = frozenset({Role.LEAD, Role.ADMIN})
+REVIEWING_ROLES = frozenset({Role.REVIEWER, Role.ADMIN})
+_LOCKED = "This return is {status} and cannot be changed."
+_NOT_SUBMITTED = "Only a submitted return can be approved or returned."
+
+WORKFLOW: dict[str, Action] = {
+    action.name: action
+    for action in (
+        Action("view", roles=EDITING_ROLES | REVIEWING_ROLES),
+        Action(
+            "edit",
+            roles=EDITING_ROLES,
+            from_states=frozenset(Return.EDITABLE),
+            values_become=ReviewStatus.DRAFT,
+            wrong_state=_LOCKED,
+        ),
+        Action(
+            "submit",
+            roles=EDITING_ROLES,
+            from_states=frozenset(Return.EDITABLE),
+            to_state=Status.SUBMITTED,
+            values_become=ReviewStatus.SUBMITTED,
+            wrong_state=_LOCKED,
+        ),
+        Action(
+            "approve",
+            roles=REVIEWING_ROLES,
+            from_states=frozenset({Status.SUBMITTED}),
+            to_state=Status.APPROVED,
+            values_become=ReviewStatus.APPROVED,
+            four_eyes=True,
+            wrong_state=_NOT_SUBMITTED,
+        ),
+        Action(
+            "send_back",
+            roles=REVIEWING_ROLES,
+            from_states=frozenset({Status.SUBMITTED}),
+            to_state=Status.RETURNED,
+            values_become=ReviewStatus.DRAFT,
+            reason_required=True,
+            wrong_state=_NOT_SUBMITTED,
+        ),
+        Action(
+            "reopen",
+            roles=REVIEWING_ROLES,
+            from_states=frozenset({Status.APPROVED}),
+            to_state=Status.REOPENED,
+            values_become=ReviewStatus.DRAFT,
+            reason_required=True,
+            wrong_state="Only an approved return can be reopened.",
+            unlocks=True,
+        ),
+    )
 }
+# Kept for callers that ask only who may take an action.
+ACTION_ROLES = {name: set(action.roles) for name, action in WORKFLOW.items()}
 
 
 class WrongState(PermissionDenied):
@@ -91,23 +169,25 @@ def editors_of(ret: Return) -> set[int]:
     )
 
 
+def _in_role(user, action: Action, ret: Return) -> bool:
+    """Return whether the user's role (and, for a lead, department) allows the action."""
+    role = role_of(user)
+    if role not in action.roles:
+        return False
+    return role != Role.LEAD or ret.department_id in department_ids(user)
+
+
+def _in_state(action: Action, ret: Return) -> bool:
+    return action.from_states is None or ret.status in action.from_states
+
+
 def can(user, action: str, ret: Return) -> bool:
     """Return whether the user may take the action on the return in its current state."""
-    role = role_of(user)
-    if role not in ACTION_ROLES[action]:
+    step = WORKFLOW[action]
+    if not _in_role(user, step, ret) or not _in_state(step, ret):
         return False
-    if role == Role.LEAD and ret.department_id not in department_ids(user):
-        return False
-    if action in {"edit", "submit"}:
-        return ret.is_editable
-    if action in {"approve", "send_back"}:
-        if ret.status != Return.Status.SUBMITTED:
-            return False
-        # Four-eyes: nobody approves figures they entered or submitted themselves.
-        return action == "send_back" or user.pk not in editors_of(ret)
-    if action == "reopen":
-        return ret.status == Return.Status.APPROVED
-    return True
+    # Four-eyes: nobody approves figures they entered or submitted themselves.
+    return not step.four_eyes or user.pk not in editors_of(ret)
 
 
 def return_for(user, pk, *, action: str = "view", for_update: bool = False) -> Return:
@@ -127,31 +207,20 @@ def return_for(user, pk, *, action: str = "view", for_update: bool = False) -> R
 
 
 def _state_is_the_reason(user, action: str, ret: Return) -> bool:
-    role = role_of(user)
-    if role not in ACTION_ROLES[action]:
-        return False
-    if role == Role.LEAD and ret.department_id not in department_ids(user):
-        return False
-    if action in {"edit", "submit"}:
-        return not ret.is_editable
-    if action in {"approve", "send_back"}:
-        return ret.status != Return.Status.SUBMITTED
-    return action == "reopen" and ret.status != Return.Status.APPROVED
+    step = WORKFLOW[action]
+    return _in_role(user, step, ret) and not _in_state(step, ret)
 
 
 def refusal_reason(user, action: str, ret: Return) -> str:
     """Return why the action is refused, in words a person can act on."""
+    step = WORKFLOW[action]
     role = role_of(user)
-    if role not in ACTION_ROLES[action]:
-        return f"Your role ({role or 'none'}) may not {action.replace('_', ' ')} returns."
-    if action in {"edit", "submit"} and not ret.is_editable:
-        return f"This return is {ret.get_status_display().lower()} and cannot be changed."
-    if action in {"approve", "send_back"} and ret.status != Return.Status.SUBMITTED:
-        return "Only a submitted return can be approved or returned."
-    if action == "approve":
+    if role not in step.roles:
+        return f"Your role ({role or 'none'}) may not {step.verb} returns."
+    if not _in_state(step, ret):
+        return step.wrong_state.format(status=ret.get_status_display().lower())
+    if step.four_eyes:
         return "You entered or submitted figures in this return, so someone else must approve it."
-    if action == "reopen":
-        return "Only an approved return can be reopened."
     return "You may not do that."
 
 
