@@ -1,12 +1,28 @@
-from django.contrib import admin
+"""The admin site: an entry point like any other (STYLE §9), not a back door.
+
+Figures, headlines and targets are written here only through the services that the return
+pages, the API and the imports use (`measures.services`): the same checks, the same history
+and the same recompute marks. Nothing here edits a status, a version, who changed a figure,
+or which return a figure belongs to.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from measures import services
+from measures.forms import FigureField
 from measures.models import (
+    ApprovedLocked,
     Area,
     ComparisonGroup,
     Department,
@@ -22,31 +38,196 @@ from measures.models import (
     Value,
 )
 from measures.periods import Month, Period
+from measures.validation import value_errors
+
+REASON_HELP = (
+    "Required. Kept with the change in the figure's history and in its return's history; "
+    "the return's lead and reviewers see it."
+)
 
 
-class ApprovedReadOnlyMixin:
-    """Approved rows are read-only here as everywhere: reopen the return to change them.
+def _refusal_text(exc: Exception) -> str:
+    """Return an error raised by a service as one sentence for a message."""
+    if isinstance(exc, services.ReturnInvalid):
+        return "; ".join(m for problems in exc.errors.values() for m in problems)
+    if isinstance(exc, ValidationError):
+        return "; ".join(exc.messages)
+    return str(exc)
 
-    The stored status decides, not the object passed in: on simple-history's pages that is
-    an old version of the row, which may predate its approval.
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """simple-history's admin, with its "revert" form held to the change page's rules.
+
+    A revert saves the old version of the whole row, read-only fields included, and
+    simple-history checks only that the person may view it. Here it needs the change
+    permission on the row as stored now, and models whose read-only fields carry the
+    workflow (`revert_allowed = False`) refuse it altogether.
     """
 
-    @staticmethod
-    def _approved(obj) -> bool:
-        return obj is not None and type(obj).objects.filter(pk=obj.pk, status="approved").exists()
+    revert_allowed = True
+    revert_refusal = "Reverting is not available for this kind of record."
 
-    def has_change_permission(self, request, obj=None):
-        return not self._approved(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return not self._approved(obj) and super().has_delete_permission(request, obj)
+    def revert_disabled(self, request, obj=None):
+        return not self.revert_allowed or super().revert_disabled(request, obj)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":
+            if not self.revert_allowed:
+                raise PermissionDenied(self.revert_refusal)
             current = self.get_object(request, unquote(object_id))
-            if self._approved(current):
-                raise PermissionDenied("Approved rows are read-only: reopen the return first.")
+            if current is None or not self.has_change_permission(request, current):
+                raise PermissionDenied("You may not change this record.")
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ServiceWrittenAdmin(HistoryAdmin):
+    """An admin whose saves go through a service: a refusal there saves nothing.
+
+    The service runs inside the admin's own transaction; when it refuses (the return was
+    submitted a moment ago, say), the whole request is rolled back and the page says why.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (services.WorkflowError, ValidationError, ApprovedLocked) as exc:
+            messages.error(request, f"Nothing was saved. {_refusal_text(exc)}")
+            return HttpResponseRedirect(request.get_full_path())
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        try:
+            return super().history_form_view(request, object_id, version_id, extra_context)
+        except (services.WorkflowError, ValidationError, ApprovedLocked) as exc:
+            messages.error(request, f"Nothing was saved. {_refusal_text(exc)}")
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class CorrectionForm(forms.ModelForm):
+    """A correction in the admin: the figure's own fields and the reason for the change."""
+
+    reason = forms.CharField(
+        label="Reason for the change",
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        max_length=2000,
+        help_text=REASON_HELP,
+    )
+
+
+class ValueCorrectionForm(CorrectionForm):
+    value = FigureField(required=True)
+    numerator = FigureField()
+    denominator = FigureField()
+
+    class Meta:
+        model = Value
+        fields = ["value", "numerator", "denominator", "note"]
+
+    def clean(self):
+        cleaned = super().clean()
+        measure = self.instance.measure
+        problems = value_errors(
+            unit=measure.unit,
+            aggregation=measure.aggregation,
+            decimals=measure.decimals,
+            value=cleaned.get("value"),
+            numerator=cleaned.get("numerator"),
+            denominator=cleaned.get("denominator"),
+            unit_name=measure.get_unit_display().lower(),
+        )
+        for problem in problems:
+            self.add_error("value", problem)
+        return cleaned
+
+
+class HeadlineCorrectionForm(CorrectionForm):
+    class Meta:
+        model = Headline
+        fields = ["text"]
+
+
+class FigureAdmin(ServiceWrittenAdmin):
+    """Figures and headlines: corrected here with a reason, never added, deleted or reverted.
+
+    They enter through their return (the return pages or the API) or the import command. An
+    admin may correct a draft one here; the correction is a service call that records it in
+    the return's history like any other edit, bumps the return's version, and keeps the
+    admin from approving that return. While its return is under review or approved, or the
+    figure is approved, the page is read-only.
+    """
+
+    editable_fields: list[str] = []
+    shown_fields: list[str] = []
+    revert_allowed = False
+    # A revert saves the old version as it stands: no reason, no return event, no check of
+    # the return's state. To restore an old figure, correct it on its change page.
+    revert_refusal = (
+        "Reverting is not available here: correct the figure on its change page, with a "
+        "reason, so the change is recorded in its return's history."
+    )
+
+    def lock_reason(self, obj) -> str:
+        raise NotImplementedError
+
+    def correct(self, request, obj, form) -> None:
+        raise NotImplementedError
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The stored row decides, not the object passed in: on simple-history's pages that
+        # is an old version of the row.
+        if obj is not None and obj.pk is not None and self.lock_reason(obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [(None, {"fields": [*self.shown_fields, "held_by", "locked"]})]
+        if obj is not None and self.has_change_permission(request, obj):
+            fieldsets.append(("Correction", {"fields": ["reason"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f for f in self.shown_fields if f not in self.editable_fields] + [
+            "held_by",
+            "locked",
+        ]
+
+    @admin.display(description="Return")
+    def held_by(self, obj):
+        returns = self.returns_of(obj)
+        if not returns:
+            return "None: no return asks for this figure."
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a> ({})',
+            (
+                (reverse("returns:detail", args=[r.pk]), str(r), r.get_status_display().lower())
+                for r in returns
+            ),
+        )
+
+    @admin.display(description="Can it be corrected here?")
+    def locked(self, obj):
+        reason = self.lock_reason(obj)
+        return format_html("No. {}", reason) if reason else "Yes, with a reason."
+
+    def returns_of(self, obj) -> list[Return]:
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            raise PermissionDenied("Figures enter through their return or the import command.")
+        self.correct(request, obj, form)
+
+    def delete_model(self, request, obj):
+        raise PermissionDenied("Figures are removed in their return, not here.")
+
+    def delete_queryset(self, request, queryset):
+        raise PermissionDenied("Figures are removed in their return, not here.")
 
 
 class AuditOnlyMixin:
@@ -63,19 +244,19 @@ class AuditOnlyMixin:
 
 
 @admin.register(Department)
-class DepartmentAdmin(SimpleHistoryAdmin):
+class DepartmentAdmin(HistoryAdmin):
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Plan)
-class PlanAdmin(SimpleHistoryAdmin):
+class PlanAdmin(HistoryAdmin):
     list_display = ["code", "name", "baseline_start", "baseline_end"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Area)
-class AreaAdmin(SimpleHistoryAdmin):
+class AreaAdmin(HistoryAdmin):
     list_display = ["code", "name", "kind", "parent"]
     list_filter = ["kind"]
     search_fields = ["code", "name"]
@@ -83,7 +264,7 @@ class AreaAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ComparisonGroup)
-class ComparisonGroupAdmin(SimpleHistoryAdmin):
+class ComparisonGroupAdmin(HistoryAdmin):
     list_display = ["code", "name"]
     filter_horizontal = ["areas"]
 
@@ -96,7 +277,7 @@ class MeasureInline(admin.TabularInline):
 
 
 @admin.register(Priority)
-class PriorityAdmin(SimpleHistoryAdmin):
+class PriorityAdmin(HistoryAdmin):
     list_display = ["name", "code", "plan", "position"]
     list_filter = ["plan"]
     search_fields = ["code", "name"]
@@ -104,12 +285,37 @@ class PriorityAdmin(SimpleHistoryAdmin):
 
 
 class TargetInline(admin.TabularInline):
+    """A measure's targets, read-only here: each is written on its own page (TargetAdmin).
+
+    An editable inline would save targets as the measure's formset, around
+    services.target_save; the link to each target's page keeps one door for target writes.
+    """
+
     model = Target
     extra = 0
+    show_change_link = True
+    fields = readonly_fields = (
+        "name",
+        "kind",
+        "area",
+        "baseline_start",
+        "baseline_end",
+        "target_value",
+        "tolerance",
+    )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Measure)
-class MeasureAdmin(SimpleHistoryAdmin):
+class MeasureAdmin(HistoryAdmin):
     list_display = ["code", "name", "priority", "unit", "aggregation", "polarity", "owner"]
     list_filter = ["priority__plan", "priority", "unit", "frequency", "owner"]
     search_fields = ["code", "name", "definition"]
@@ -126,43 +332,144 @@ class MeasureAdmin(SimpleHistoryAdmin):
     ]
 
 
+class TargetForm(forms.ModelForm):
+    reason = forms.CharField(
+        label="Reason for the change",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        max_length=2000,
+        help_text="Optional. Kept with the change in the target's history.",
+    )
+
+    class Meta:
+        model = Target
+        fields = [
+            "measure",
+            "area",
+            "name",
+            "kind",
+            "baseline_start",
+            "baseline_end",
+            "target_value",
+            "tolerance",
+            "position",
+        ]
+
+
 @admin.register(Target)
-class TargetAdmin(SimpleHistoryAdmin):
+class TargetAdmin(ServiceWrittenAdmin):
+    """Targets are written through services.target_save, which marks the measure for
+    recompute (target statuses are derived figures)."""
+
+    form = TargetForm
     list_display = ["name", "measure", "area", "kind", "baseline_start", "baseline_end"]
     list_filter = ["kind"]
     list_select_related = ["measure", "area"]
 
+    def save_model(self, request, obj, form, change):
+        services.target_save(
+            target=obj, actor=request.user, reason=form.cleaned_data.get("reason", "")
+        )
+
+    def delete_model(self, request, obj):
+        services.target_delete(target_id=obj.pk, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for target_id in queryset.values_list("pk", flat=True):
+            services.target_delete(target_id=target_id, actor=request.user)
+
 
 @admin.register(Value)
-class ValueAdmin(ApprovedReadOnlyMixin, SimpleHistoryAdmin):
+class ValueAdmin(FigureAdmin):
+    """Figures: values enter through returns, the API or `import_values`; an admin may only
+    correct a draft one here, with a reason (services.value_correct)."""
+
+    form = ValueCorrectionForm
     list_display = ["measure", "area", "start", "end", "value", "status", "updated_at"]
     list_filter = ["status", "measure__priority", "area"]
     search_fields = ["measure__code", "measure__name", "area__code"]
     list_select_related = ["measure", "area"]
     date_hierarchy = "start"
-    raw_id_fields = ["measure", "area"]
+    shown_fields = [
+        "measure",
+        "area",
+        "start",
+        "end",
+        "value",
+        "numerator",
+        "denominator",
+        "note",
+        "source",
+        "status",
+        "updated_by",
+        "updated_at",
+    ]
+    editable_fields = ["value", "numerator", "denominator", "note"]
+
+    def lock_reason(self, obj) -> str:
+        return services.value_lock_reason(value_id=obj.pk)
+
+    def returns_of(self, obj) -> list[Return]:
+        stored = Value.objects.select_related("measure__priority").filter(pk=obj.pk).first()
+        return services.returns_holding_value(stored) if stored else []
+
+    def correct(self, request, obj, form) -> None:
+        data = form.cleaned_data
+        services.value_correct(
+            value_id=obj.pk,
+            value=data["value"],
+            numerator=data.get("numerator"),
+            denominator=data.get("denominator"),
+            note=data.get("note") or "",
+            reason=data["reason"],
+            actor=request.user,
+        )
 
 
 @admin.register(Headline)
-class HeadlineAdmin(ApprovedReadOnlyMixin, SimpleHistoryAdmin):
+class HeadlineAdmin(FigureAdmin):
+    """Key Headlines: written in their return; an admin may only correct a draft one here,
+    with a reason (services.headline_correct)."""
+
+    form = HeadlineCorrectionForm
     list_display = ["priority", "start", "end", "status", "department"]
     list_filter = ["status", "priority__plan"]
     list_select_related = ["priority", "department"]
+    shown_fields = ["priority", "department", "start", "end", "text", "status", "updated_at"]
+    editable_fields = ["text"]
+
+    def lock_reason(self, obj) -> str:
+        return services.headline_lock_reason(headline_id=obj.pk)
+
+    def returns_of(self, obj) -> list[Return]:
+        stored = Headline.objects.select_related("priority").filter(pk=obj.pk).first()
+        return services.returns_holding_headline(stored) if stored else []
+
+    def correct(self, request, obj, form) -> None:
+        services.headline_correct(
+            headline_id=obj.pk,
+            text=form.cleaned_data["text"],
+            reason=form.cleaned_data["reason"],
+            actor=request.user,
+        )
 
 
 @admin.register(Profile)
-class ProfileAdmin(SimpleHistoryAdmin):
+class ProfileAdmin(HistoryAdmin):
     list_display = ["user", "role"]
     list_filter = ["role", "departments"]
     filter_horizontal = ["departments"]
 
 
 @admin.register(ReportingPeriod)
-class ReportingPeriodAdmin(SimpleHistoryAdmin):
+class ReportingPeriodAdmin(HistoryAdmin):
     list_display = ["plan", "start", "end", "deadline", "area", "opened_at"]
     list_filter = ["plan"]
     list_select_related = ["plan", "area"]
     fields = ["plan", "area", "start", "end", "deadline"]
+    # A revert would restore the read-only plan, area and months, moving figures between
+    # returns; a deadline is simply changed again.
+    revert_allowed = False
 
     def get_readonly_fields(self, request, obj=None):
         return ["plan", "area", "start", "end"] if obj else []
@@ -194,8 +501,11 @@ class ReturnEventInline(AuditOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Return)
-class ReturnAdmin(SimpleHistoryAdmin):
+class ReturnAdmin(HistoryAdmin):
     """Returns change state only through the workflow (the return pages or the API)."""
+
+    revert_allowed = False
+    revert_refusal = "A return changes state only through its workflow, never by a revert."
 
     list_display = ["department", "reporting_period", "status", "version", "updated_at"]
     list_filter = ["status", "reporting_period", "department"]
@@ -214,6 +524,10 @@ class ReturnAdmin(SimpleHistoryAdmin):
     inlines = [ReturnEventInline]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Nothing on a return is edited here; a save would only write a history row.
         return False
 
     def has_delete_permission(self, request, obj=None):

@@ -13,7 +13,7 @@ import datetime
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -24,6 +24,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from measures import services
 from measures.models import (
     ApprovedLocked,
     Area,
@@ -419,9 +420,16 @@ def values_import(
     if errors:
         raise ImportRejected(errors)
 
+    reason = reason or f"import {Path(path).name}"
     with transaction.atomic():
+        # The returns first, then the values: the order return_save takes its locks in, so
+        # an import and a save of the same return cannot deadlock, and no return is
+        # submitted or approved between the checks below and the writes.
+        holding = _ReturnsHolding(parsed)
         existing = _existing_values(parsed, lock=True)
         summary, to_create, to_update = ImportSummary(), [], []
+        # Each row written, in file order, with its figure as stored before (None: new).
+        written: list[tuple[_ParsedRow, dict[str, Any] | None]] = []
         status = Value.Status.APPROVED if approve else Value.Status.DRAFT
         now = timezone.now()
         for row in parsed:
@@ -444,6 +452,7 @@ def values_import(
                         updated_by=user,
                     )
                 )
+                written.append((row, None))
                 continue
             differences = _differences(current, row)
             if not differences and (current.status == status or not approve):
@@ -459,6 +468,7 @@ def values_import(
                     )
                 )
                 continue
+            written.append((row, _stored_figure(current)))
             current.value, current.numerator, current.denominator = (
                 row.value,
                 row.numerator,
@@ -468,10 +478,9 @@ def values_import(
             # bulk_update does not touch auto_now fields; the fast path sets it too.
             current.status, current.updated_by, current.updated_at = status, user, now
             to_update.append(current)
-        errors += _locked_rows(to_create + to_update, parsed)
+        errors += _locked_rows(written, holding, approve=approve)
         if errors:
             raise ImportRejected(errors)
-        reason = reason or f"import {Path(path).name}"
         if to_create:
             bulk_create_with_history(
                 to_create, Value, batch_size=2000, default_user=user, default_change_reason=reason
@@ -495,42 +504,119 @@ def values_import(
                 default_change_reason=reason,
             )
         summary.created, summary.updated = len(to_create), len(to_update)
-        recompute_mark({v.measure_id for v in to_create + to_update})
+        # Without --approve only drafts change, which readers of approved figures never see.
+        recompute_mark({v.measure_id for v in to_create + to_update}, drafts_only=not approve)
+        changes: dict[int, list[dict]] = {}
+        for row, before in written:
+            for ret in holding.of(row):
+                changes.setdefault(ret.pk, []).extend(
+                    services.figure_changes(
+                        measure=row.measure,
+                        period=_stored_period(row.period),
+                        before=before,
+                        after=_imported_figure(row),
+                    )
+                )
+        services.returns_record_import(changes=changes, actor=user, reason=reason)
     return summary
 
 
-def _locked_rows(values: list[Value], parsed: list[_ParsedRow]) -> list[RowError]:
-    """Return an error for each value that falls in a return under review or approved."""
-    locking = list(
-        Return.objects.filter(
-            status__in=[Return.Status.SUBMITTED, Return.Status.APPROVED]
-        ).select_related("reporting_period", "department")
-    )
-    if not locking:
-        return []
-    lines = {
-        (r.measure.pk, r.area.pk, r.period.start.first_day, r.period.end.first_day): r.line
-        for r in parsed
+def _stored_figure(value: Value) -> dict[str, Any]:
+    return {name: getattr(value, name) for name in services.FIGURE_FIELDS}
+
+
+def _imported_figure(row: _ParsedRow) -> dict[str, Any]:
+    return {
+        "value": row.value,
+        "numerator": row.numerator,
+        "denominator": row.denominator,
+        "note": row.note,
+        "source": row.source or row.measure.source,
     }
+
+
+def _stored_period(period: Period) -> Period:
+    """Return the period as a stored value names it ("2022-12/2022-12" is "2022-12")."""
+    return Value(start=period.start.first_day, end=period.end.first_day).period
+
+
+class _ReturnsHolding:
+    """The returns whose rows the imported figures fall in (returns.return_values, inverted).
+
+    Found in one query, matched to the rows in memory, and then exactly those are locked
+    (and read again, so their states are the ones the lock holds).
+    """
+
+    def __init__(self, rows: list[_ParsedRow]):
+        self._by_key: dict[tuple[int, int, int], list[Return]] = {}
+        if not rows:
+            return
+        candidates = Return.objects.select_related("department", "reporting_period").filter(
+            department_id__in={r.measure.owner_id for r in rows},
+            reporting_period__plan_id__in={r.measure.priority.plan_id for r in rows},
+            reporting_period__area_id__in={r.area.pk for r in rows},
+            reporting_period__start__lte=max(r.period.end.first_day for r in rows),
+            reporting_period__end__gte=min(r.period.start.first_day for r in rows),
+        )
+        self._index(candidates)
+        held = {ret.pk for row in rows for ret in self.of(row)}
+        self._by_key = {}
+        if held:
+            self._index(
+                Return.objects.select_related("department", "reporting_period")
+                .select_for_update(of=("self",))
+                .filter(pk__in=held)
+                .order_by("pk")
+            )
+
+    def _index(self, returns: Iterable[Return]) -> None:
+        for ret in returns:
+            key = (ret.department_id, ret.reporting_period.plan_id, ret.reporting_period.area_id)
+            self._by_key.setdefault(key, []).append(ret)
+
+    def of(self, row: _ParsedRow) -> list[Return]:
+        key = (row.measure.owner_id, row.measure.priority.plan_id, row.area.pk)
+        start, end = row.period.start.first_day, row.period.end.first_day
+        return [
+            ret
+            for ret in self._by_key.get(key, [])
+            if ret.reporting_period.start <= start and end <= ret.reporting_period.end
+        ]
+
+
+def _locked_rows(
+    written: list[tuple[_ParsedRow, dict[str, Any] | None]],
+    holding: _ReturnsHolding,
+    *,
+    approve: bool,
+) -> list[RowError]:
+    """Return an error for each figure written into a return under review or approved, and,
+    with --approve, into any return not approved (its figure would be approved before it)."""
     errors = []
-    for value in values:
-        for ret in locking:
+    for row, _ in written:
+        for ret in holding.of(row):
             reporting = ret.reporting_period
-            if (
-                value.measure.owner_id == ret.department_id
-                and value.measure.priority.plan_id == reporting.plan_id
-                and value.area_id == reporting.area_id
-                and reporting.start <= value.start
-                and value.end <= reporting.end
-            ):
-                line = lines[(value.measure_id, value.area_id, value.start, value.end)]
+            where = (
+                f"{row.measure.code} {_stored_period(row.period).notation} belongs to the "
+                f"return of {ret.department.name} for {reporting.period.label}"
+            )
+            if ret.status in (Return.Status.SUBMITTED, Return.Status.APPROVED):
                 state = "approved" if ret.status == Return.Status.APPROVED else "under review"
                 errors.append(
                     RowError(
-                        line,
-                        f"{value.measure.code} {value.period.notation} belongs to the return of "
-                        f"{ret.department.name} for {reporting.period.label}, which is {state}; "
-                        "it cannot change until that return is reopened or sent back",
+                        row.line,
+                        f"{where}, which is {state}; it cannot change until that return is "
+                        "reopened or sent back",
+                    )
+                )
+                break
+            if approve:
+                errors.append(
+                    RowError(
+                        row.line,
+                        f"{where}, which is {ret.get_status_display().lower()}; --approve "
+                        "cannot approve a figure its return has not approved: import it as "
+                        "a draft and let the return be reviewed",
                     )
                 )
                 break
@@ -626,6 +712,12 @@ class _Reader:
         except PeriodError as exc:
             raise PlanInvalid(f"{self.where}.{key}: {exc}") from exc
 
+    def names(self, key: str) -> list[str]:
+        value = self.data.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise PlanInvalid(f"{self.where}.{key}: expected a list of names")
+        return [v.strip() for v in value]
+
     def items(self, key: str) -> list[Any]:
         value = self.data.get(key) or []
         if not isinstance(value, list):
@@ -633,13 +725,27 @@ class _Reader:
         return value
 
 
-def _upsert(model, lookup: dict[str, Any], fields: dict[str, Any], summary: ImportSummary):
-    """Create or update one row, writing (and so recording history) only if something changed."""
+def _upsert(
+    model,
+    lookup: dict[str, Any],
+    fields: dict[str, Any],
+    summary: ImportSummary,
+    *,
+    save: Callable[[Any, list[str] | None], None] | None = None,
+):
+    """Create or update one row, writing (and so recording history) only if something changed.
+
+    `save(obj, changed_fields)` writes it instead of `obj.save()` (None: a new row): how
+    rows that have a service of their own are written.
+    """
     obj = model.objects.filter(**lookup).first()
     if obj is None:
         obj = model(**lookup, **fields)
         obj.full_clean(validate_unique=False, validate_constraints=False)
-        obj.save()
+        if save is None:
+            obj.save()
+        else:
+            save(obj, None)
         summary.created += 1
         summary.details.append(f"created {model._meta.verbose_name} {lookup}")
         return obj
@@ -648,7 +754,10 @@ def _upsert(model, lookup: dict[str, Any], fields: dict[str, Any], summary: Impo
         for name in changed:
             setattr(obj, name, fields[name])
         obj.full_clean(validate_unique=False, validate_constraints=False)
-        obj.save(update_fields=changed)
+        if save is None:
+            obj.save(update_fields=changed)
+        else:
+            save(obj, changed)
         summary.updated += 1
         summary.details.append(
             f"updated {model._meta.verbose_name} {lookup}: {', '.join(changed)}"
@@ -704,14 +813,6 @@ def _plan_import(root: _Reader, summary: ImportSummary) -> None:
     areas = {a.code: a for a in Area.objects.all()}
     for i, item in enumerate(root.items("areas")):
         row = _Reader(item, f"areas[{i}]")
-    def names(self, key: str) -> list[str]:
-        value = self.data.get(key) or []
-        if not isinstance(value, list) or not all(
-            isinstance(v, str) and v.strip() for v in value
-        ):
-            raise PlanInvalid(f"{self.where}.{key}: expected a list of names")
-        return [v.strip() for v in value]
-
         code = row.text("code", required=True)
         parent_code = row.text("parent")
         if parent_code and parent_code not in areas:
@@ -790,6 +891,7 @@ def _plan_import(root: _Reader, summary: ImportSummary) -> None:
                     "year_to_date_table": m.flag("year_to_date_table"),
                     "monthly_table": m.flag("monthly_table"),
                     "scorecard_group": m.text("scorecard_group"),
+                    "aliases": m.names("aliases"),
                     "position": m_index + 1,
                 },
                 summary,
@@ -823,15 +925,29 @@ def _plan_import(root: _Reader, summary: ImportSummary) -> None:
                 "position": i + 1,
             },
             summary,
+            save=_target_save,
         )
 
 
-def headlines_import(*, data: Iterable[Any], approve: bool = False) -> ImportSummary:
-    """Create or update Key Headlines from a list of {priority, period, department, text}."""
+def _target_save(target: Target, changed: list[str] | None) -> None:
+    # Through the service, so a changed target marks its measure for recompute.
+    services.target_save(target=target, actor=None)
+
+
+def headlines_import(
+    *, data: Iterable[Any], approve: bool = False, user=None, reason: str = ""
+) -> ImportSummary:
+    """Create or update Key Headlines from a list of {priority, period, department, text}.
+
+    As the value import: a headline of a return under review or approved is refused, and so
+    is approving one whose return is not approved; a change to a draft return's headline is
+    recorded in that return's history, naming `user`.
+    """
     summary = ImportSummary()
     if not isinstance(data, list):
         raise PlanInvalid("headlines: expected a list")
     status = Value.Status.APPROVED if approve else Value.Status.DRAFT
+    reason = reason or "headlines import"
     with transaction.atomic():
         for i, item in enumerate(data):
             row = _Reader(item, f"headlines[{i}]")
@@ -845,20 +961,55 @@ def headlines_import(*, data: Iterable[Any], approve: bool = False) -> ImportSum
             department = Department.objects.filter(code=dept_code).first()
             if department is None:
                 raise PlanInvalid(f"headlines[{i}].department: unknown department {dept_code!r}")
+            lookup = {
+                "priority": priority,
+                "department": department,
+                "start": period.start.first_day,
+                "end": period.end.first_day,
+            }
+            text = row.text("text", required=True)
+            holding = services.returns_holding_headline(Headline(**lookup), lock=True)
+            stored = Headline.objects.filter(**lookup).first()
+            if stored is not None and stored.text == text and stored.status == status:
+                summary.unchanged += 1
+                continue
+            for ret in holding:
+                if not ret.is_editable or approve:
+                    raise PlanInvalid(
+                        f"headlines[{i}]: {priority.name} for {period.label} belongs to the "
+                        f"return of {department.name}, which is "
+                        f"{ret.get_status_display().lower()}; "
+                        + (
+                            "it cannot change until that return is reopened or sent back"
+                            if not ret.is_editable
+                            else "approve it by approving the return, not by importing it"
+                        )
+                    )
+
+            def audited_save(headline: Headline, changed: list[str] | None) -> None:
+                headline._history_user = user  # type: ignore[attr-defined]
+                headline._change_reason = reason  # type: ignore[attr-defined]
+                headline.save(update_fields=changed)
+
             try:
                 _upsert(
-                    Headline,
-                    {
-                        "priority": priority,
-                        "department": department,
-                        "start": period.start.first_day,
-                        "end": period.end.first_day,
-                    },
-                    {"text": row.text("text", required=True), "status": status},
-                    summary,
+                    Headline, lookup, {"text": text, "status": status}, summary, save=audited_save
                 )
             except ApprovedLocked as exc:
                 raise PlanInvalid(f"headlines[{i}]: {exc}") from exc
+            old = stored.text if stored is not None else None
+            if holding and old != text:
+                change = {
+                    "kind": "headline",
+                    "priority": priority.code,
+                    "label": f"Key Headlines: {priority.name}",
+                    "field": "text",
+                    "old": old,
+                    "new": text,
+                }
+                services.returns_record_import(
+                    changes={ret.pk: [change] for ret in holding}, actor=user, reason=reason
+                )
     return summary
 
 
@@ -873,4 +1024,3 @@ __all__ = [
     "plan_import",
     "values_import",
 ]
-                    "aliases": m.names("aliases"),

@@ -3,8 +3,8 @@
 The row-by-row import in measures/importers.py stays the authority on what a file means and
 what is wrong with it. This path takes a file only when every row passes the same checks,
 written here in SQL over a staging table, and then writes exactly what the row-by-row import
-would write: the values, their history rows (same user, same change reason) and the pending
-recomputes, in one transaction.
+would write: the values, their history rows (same user, same change reason), the pending
+recomputes and the saved events of the returns the figures fall in, in one transaction.
 
 On anything else — a bad row, a duplicate, a change to an approved figure, a figure in a
 return under review, or CSV that Python's csv module and PostgreSQL's COPY might read
@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from measures import services
 from measures.importers import (
     _FIGURE_RE,
     FIGURE_DECIMALS,
@@ -213,8 +214,17 @@ def _import(
             # UTF-8, a number too large for numeric, two rows for one figure): the
             # row-by-row import says what is wrong, or copes.
             raise _LeaveToRows from exc
-        # Lock the values this import may change, as the row-by-row import does, so that a
-        # concurrent approval cannot slip in between the checks below and the writes.
+        # Lock the returns the rows fall in, then the values this import may change, as the
+        # row-by-row import does (and in its order), so that no return is submitted and no
+        # value approved between the checks below and the writes.
+        cursor.execute(
+            f"""SELECT count(*) FROM (
+                  SELECT 1 FROM {tables["return"]} held
+                  WHERE held.id IN (SELECT ret.id {_return_rows(tables)})
+                  ORDER BY held.id
+                  FOR UPDATE OF held) locked"""
+        )
+        (in_returns,) = cursor.fetchone()
         cursor.execute(
             f"""SELECT count(*) FROM (
                   SELECT 1 FROM {tables["value"]} v
@@ -222,6 +232,11 @@ def _import(
                   FOR UPDATE OF v) locked"""
         )
         _check_against_stored(cursor, tables=tables, status=status, approve=approve)
+        changes = (
+            _changes_in_returns(cursor, tables=tables, status=status, approve=approve)
+            if in_returns
+            else {}
+        )
         written = _write(
             cursor, tables=tables, status=status, approve=approve, user=user, reason=reason
         )
@@ -233,7 +248,9 @@ def _import(
         )
     created = sum(count for kind, _, count in written if kind == "+")
     updated = sum(count for kind, _, count in written if kind == "~")
-    recompute_mark({measure_id for _, measure_id, _ in written})
+    # Without --approve only drafts change, which readers of approved figures never see.
+    recompute_mark({measure_id for _, measure_id, _ in written}, drafts_only=not approve)
+    services.returns_record_import(changes=changes, actor=user, reason=reason)
     return ImportSummary(created=created, updated=updated, unchanged=rows - created - updated)
 
 
@@ -242,6 +259,21 @@ _KEY = (
     "v.measure_id = r.measure_id AND v.area_id = r.area_id AND v.start = r.start"
     ' AND v."end" = r."end"'
 )
+
+
+def _return_rows(tables: dict[str, str]) -> str:
+    """Return a FROM clause of the rows r of the file that fall in a return ret, as
+    returns.return_values says which stored values belong to a return."""
+    return f"""
+    FROM {tables["return"]} ret
+    JOIN {tables["reporting"]} rp ON rp.id = ret.reporting_period_id
+    JOIN {tables["priority"]} p ON p.plan_id = rp.plan_id
+    JOIN {tables["measure"]} m ON m.priority_id = p.id AND m.owner_id = ret.department_id
+    JOIN import_row r ON r.measure_id = m.id AND r.area_id = rp.area_id
+         AND rp.start <= r.start AND r."end" <= rp."end"
+    """
+
+
 # Whether a stored value v differs from the row r in a field the import writes (_differences).
 _CHANGED = (
     "(v.value <> r.value OR v.numerator IS DISTINCT FROM r.numerator"
@@ -434,8 +466,12 @@ def _check_rows(cursor) -> int:
 
 
 def _check_against_stored(cursor, *, tables: dict[str, str], status: str, approve: bool) -> None:
-    """Raise _LeaveToRows if the file changes an approved value or writes into a return that
-    is under review or approved (values_import and _locked_rows)."""
+    """Raise _LeaveToRows if the file changes an approved value, writes into a return that
+    is under review or approved, or approves a figure of any return (values_import and
+    _locked_rows)."""
+    # With --approve every return locks: an approved one's figures cannot change, and any
+    # other's cannot be approved before the return is.
+    locking = list(Return.Status) if approve else [Return.Status.SUBMITTED, Return.Status.APPROVED]
     cursor.execute(
         f"""
         SELECT
@@ -443,19 +479,13 @@ def _check_against_stored(cursor, *, tables: dict[str, str], status: str, approv
             SELECT 1 FROM import_row r JOIN {tables["value"]} v ON {_KEY}
             WHERE v.status = %(approved)s AND {_CHANGED}),
           EXISTS (
-            SELECT 1
-            FROM {tables["return"]} ret
-            JOIN {tables["reporting"]} rp ON rp.id = ret.reporting_period_id
-            JOIN {tables["priority"]} p ON p.plan_id = rp.plan_id
-            JOIN {tables["measure"]} m ON m.priority_id = p.id AND m.owner_id = ret.department_id
-            JOIN import_row r ON r.measure_id = m.id AND r.area_id = rp.area_id
-                 AND rp.start <= r.start AND r."end" <= rp."end"
+            SELECT 1 {_return_rows(tables)}
             LEFT JOIN {tables["value"]} v ON {_KEY}
             WHERE ret.status = ANY(%(locking)s) AND (v.id IS NULL OR {_WRITES}))
         """,
         {
             "approved": Value.Status.APPROVED,
-            "locking": [Return.Status.SUBMITTED, Return.Status.APPROVED],
+            "locking": [str(s) for s in locking],
             "status": status,
             "approve": approve,
         },
@@ -463,6 +493,41 @@ def _check_against_stored(cursor, *, tables: dict[str, str], status: str, approv
     changes_approved, locked = cursor.fetchone()
     if changes_approved or locked:
         raise _LeaveToRows
+
+
+def _changes_in_returns(
+    cursor, *, tables: dict[str, str], status: str, approve: bool
+) -> dict[int, list[dict]]:
+    """Return, by return id, the changes the import is about to make to figures of returns
+    (in file order), in the shape return events keep them: what values_import records."""
+    fields = services.FIGURE_FIELDS
+    cursor.execute(
+        f"""
+        SELECT ret.id, r.measure_id, r.start, r."end", v.id IS NOT NULL,
+               {", ".join(f"v.{name}" for name in fields)},
+               {", ".join(f"r.{name}" for name in fields)}
+        {_return_rows(tables)}
+        LEFT JOIN {tables["value"]} v ON {_KEY}
+        WHERE v.id IS NULL OR {_WRITES}
+        ORDER BY r.n, ret.id
+        """,
+        {"status": status, "approve": approve},
+    )
+    found = cursor.fetchall()
+    measures = Measure.objects.in_bulk({row[1] for row in found})
+    changes: dict[int, list[dict]] = {}
+    for return_id, measure_id, start, end, existed, *figures in found:
+        before = dict(zip(fields, figures[: len(fields)], strict=True)) if existed else None
+        after = dict(zip(fields, figures[len(fields) :], strict=True))
+        changes.setdefault(return_id, []).extend(
+            services.figure_changes(
+                measure=measures[measure_id],
+                period=Value(start=start, end=end).period,
+                before=before,
+                after=after,
+            )
+        )
+    return changes
 
 
 def _write(

@@ -1,20 +1,26 @@
 """Workflow actions on returns (SPEC §5): each one atomic, permission-checked and audited.
 
-Every state change of a return goes through one function here. Each takes a row lock on
-the return first (`select_for_update`), so two people acting at once are serialised: the
-second sees the first one's result (a new version, or a new status) and is refused rather
-than overwriting it.
+Every state change of a return goes through one function here, and so does every write of
+a figure, headline or target, whatever the door (STYLE §9): the return form and the API
+(`return_save`), the admin site (`value_correct`, `headline_correct`, `target_save`), the
+imports (`returns_record_import` records their figures in the returns they fall in). A
+change to a return's figures, by any door, is a saved event naming who made it, so they
+cannot approve it. Each takes a row lock on the return first (`select_for_update`), so two
+people acting at once are serialised: the second sees the first one's result (a new
+version, or a new status) and is refused rather than overwriting it.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
@@ -23,12 +29,14 @@ from measures.models import (
     Area,
     Department,
     Headline,
+    Measure,
     Plan,
     Priority,
     ReportingPeriod,
     Return,
     ReturnEvent,
     ReviewStatus,
+    Target,
     Value,
 )
 from measures.periods import Month, Period
@@ -106,7 +114,10 @@ def _audited(obj, actor, reason: str) -> None:
 
 
 def _plain(number: Decimal | None) -> str | None:
-    return None if number is None else format(number.normalize(), "f")
+    if number is None:
+        return None
+    # -0 is stored as 0 (and PostgreSQL's numeric has no negative zero): say 0.
+    return "0" if number == 0 else format(number.normalize(), "f")
 
 
 # --- reporting periods ----------------------------------------------------------------------
@@ -256,11 +267,7 @@ def return_save(
             # Nothing changed: no new version, so a source system that re-sends the same
             # figures on a schedule does not collide with a person editing the return.
             return ret
-        from_status = ret.status
-        ret.version += 1
-        ret.status = Return.Status.DRAFT
-        ret.save(update_fields=["version", "status", "updated_at"])
-        _event(ret, ReturnEvent.Kind.SAVED, actor, from_status=from_status, changes=changes)
+        _record_save(ret, actor, changes=changes)
         changed = {c["measure"] for c in changes if c["kind"] == "value"}
         recompute_mark(
             (row.measure.pk for row in rows.values() if row.measure.code in changed),
@@ -365,6 +372,12 @@ def _write_values(ret, entries, rows, actor) -> list[dict]:
 
 
 def _change(row: ReturnRow, label: str, field: str, old, new) -> dict:
+    return _figure_change(row.measure, row.period, label, field, old, new)
+
+
+def _figure_change(measure: Measure, period: Period, label: str, field: str, old, new) -> dict:
+    """Return one change of a figure in the shape a return's events keep it."""
+
     def text(value):
         if isinstance(value, Decimal):
             return _plain(value)
@@ -372,13 +385,28 @@ def _change(row: ReturnRow, label: str, field: str, old, new) -> dict:
 
     return {
         "kind": "value",
-        "measure": row.measure.code,
-        "period": row.period.notation,
+        "measure": measure.code,
+        "period": period.notation,
         "label": label,
         "field": field,
         "old": text(old),
         "new": text(new),
     }
+
+
+def _record_save(ret: Return, actor, *, changes: list[dict], reason: str = "") -> None:
+    """Record changed figures in the return: a new version, back to draft, a saved event.
+
+    The saved event names whoever made the change, which is what keeps them from approving
+    the return (access.editors_of), whichever door the change came in by.
+    """
+    from_status = ret.status
+    ret.version += 1
+    ret.status = Return.Status.DRAFT
+    ret.save(update_fields=["version", "status", "updated_at"])
+    _event(
+        ret, ReturnEvent.Kind.SAVED, actor, from_status=from_status, reason=reason, changes=changes
+    )
 
 
 def _write_headlines(ret, headlines: dict[str, str], priorities: dict[str, Priority], actor):
@@ -418,6 +446,313 @@ def _write_headlines(ret, headlines: dict[str, str], priorities: dict[str, Prior
             }
         )
     return changes
+
+
+# --- corrections outside the return form (the admin site) -------------------------------------
+
+
+class FigureLocked(ReturnLocked):
+    """The figure is approved, or belongs to a return under review or approved."""
+
+
+def returns_holding_value(value: Value, *, lock: bool = False) -> list[Return]:
+    """Return the returns whose rows include the stored value (returns.return_values, inverted).
+
+    `value.measure.priority` should be loaded. Usually one return; none for a figure no
+    return asks for (a national figure, a month before the first reporting period).
+    """
+    measure = value.measure
+    qs = Return.objects.select_related("department", "reporting_period").filter(
+        department_id=measure.owner_id,
+        reporting_period__plan_id=measure.priority.plan_id,
+        reporting_period__area_id=value.area_id,
+        reporting_period__start__lte=value.start,
+        reporting_period__end__gte=value.end,
+    )
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    return list(qs.order_by("pk"))
+
+
+def returns_holding_headline(headline: Headline, *, lock: bool = False) -> list[Return]:
+    """Return the returns a headline is written for (returns.return_headlines, inverted)."""
+    qs = Return.objects.select_related("department", "reporting_period").filter(
+        department_id=headline.department_id,
+        reporting_period__plan_id=headline.priority.plan_id,
+        reporting_period__start=headline.start,
+        reporting_period__end=headline.end,
+    )
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    return list(qs.order_by("pk"))
+
+
+def _lock_reason(what: str, *, approved: bool, returns: Iterable[Return]) -> str:
+    """Return why `what` cannot be corrected now, or "" when it can."""
+    if approved:
+        return f"{what} is approved; a reviewer must reopen its return before it can change."
+    for ret in returns:
+        if ret.is_editable:
+            continue
+        after = (
+            "a reviewer reopens it"
+            if ret.status == Return.Status.APPROVED
+            else "a reviewer sends it back"
+        )
+        return (
+            f"{what} belongs to the return of {ret.department.name} for "
+            f"{ret.reporting_period.period.label}, which is "
+            f"{ret.get_status_display().lower()}; it can change only after {after}."
+        )
+    return ""
+
+
+def value_lock_reason(*, value_id: int) -> str:
+    """Return why an admin may not correct the value now, or "" when they may."""
+    value = Value.objects.select_related("measure__priority").filter(pk=value_id).first()
+    if value is None:
+        return "This figure no longer exists."
+    return _lock_reason(
+        f"{value.measure.name}, {value.period.label}",
+        approved=value.is_approved,
+        returns=returns_holding_value(value),
+    )
+
+
+def headline_lock_reason(*, headline_id: int) -> str:
+    """Return why an admin may not correct the headline now, or "" when they may."""
+    headline = Headline.objects.select_related("priority").filter(pk=headline_id).first()
+    if headline is None:
+        return "This headline no longer exists."
+    return _lock_reason(
+        f"Key Headlines: {headline.priority.name}, {headline.period.label}",
+        approved=headline.status == Headline.Status.APPROVED,
+        returns=returns_holding_headline(headline),
+    )
+
+
+def _required_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReturnInvalid(
+            {"reason": ["Give a reason for the change: it is kept in the return's history."]}
+        )
+    return reason
+
+
+def value_correct(
+    *,
+    value_id: int,
+    value: Decimal,
+    numerator: Decimal | None,
+    denominator: Decimal | None,
+    note: str,
+    reason: str,
+    actor,
+) -> Value:
+    """Correct a draft figure outside the return form (an admin, on the admin site).
+
+    Recorded as a save of the return form is: the figure goes back to draft with its history
+    and the reason, the return that holds it gets a new version and a saved event naming the
+    admin (who may then not approve it), and the measure is marked for recompute. Refused
+    for an approved figure and for a figure of a return under review or approved.
+    """
+    access.require_admin(actor)
+    reason = _required_reason(reason)
+    with transaction.atomic():
+        found = Value.objects.select_related("measure__priority").filter(pk=value_id).first()
+        if found is None:
+            raise Http404("No such figure")
+        # The returns first, then the figure: the order return_save and the imports take
+        # their locks in, so a correction and a save of the same return cannot deadlock,
+        # and the return cannot be submitted between the check below and the write.
+        returns = returns_holding_value(found, lock=True)
+        stored = (
+            Value.objects.select_for_update(of=("self",))
+            .select_related("measure__priority")
+            .get(pk=value_id)
+        )
+        measure = stored.measure
+        label = f"{measure.name}, {stored.period.label}"
+        refusal = _lock_reason(label, approved=stored.is_approved, returns=returns)
+        if refusal:
+            raise FigureLocked(refusal)
+        problems = value_errors(
+            unit=measure.unit,
+            aggregation=measure.aggregation,
+            decimals=measure.decimals,
+            value=value,
+            numerator=numerator,
+            denominator=denominator,
+            unit_name=measure.get_unit_display().lower(),
+        )
+        if value is None:
+            problems.insert(0, "enter a value (a figure is removed in its return, not here)")
+        if problems:
+            raise ReturnInvalid({"value": problems})
+        wanted: dict[str, Any] = {
+            "value": value,
+            "numerator": numerator,
+            "denominator": denominator,
+            "note": note or "",
+        }
+        before = {name: getattr(stored, name) for name in wanted}
+        changed = [name for name, new in wanted.items() if before[name] != new]
+        if not changed:
+            return stored
+        for name, new in wanted.items():
+            setattr(stored, name, new)
+        stored.status, stored.updated_by = Value.Status.DRAFT, actor
+        _audited(stored, actor, reason)
+        stored.save(update_fields=[*wanted, "status", "updated_by", "updated_at"])
+        changes = [
+            _figure_change(measure, stored.period, label, name, before[name], wanted[name])
+            for name in changed
+        ]
+        for ret in returns:
+            _record_save(ret, actor, changes=changes, reason=reason)
+        recompute_mark([measure.pk], drafts_only=True)
+    return stored
+
+
+def headline_correct(*, headline_id: int, text: str, reason: str, actor) -> Headline:
+    """Correct a draft Key Headlines text outside the return form, as value_correct does."""
+    access.require_admin(actor)
+    reason = _required_reason(reason)
+    text = (text or "").strip()
+    if not text:
+        raise ReturnInvalid(
+            {"text": ["Enter the text (a headline is removed in its return, not here)."]}
+        )
+    with transaction.atomic():
+        found = Headline.objects.select_related("priority").filter(pk=headline_id).first()
+        if found is None:
+            raise Http404("No such headline")
+        returns = returns_holding_headline(found, lock=True)
+        stored = (
+            Headline.objects.select_for_update(of=("self",))
+            .select_related("priority")
+            .get(pk=headline_id)
+        )
+        label = f"Key Headlines: {stored.priority.name}"
+        refusal = _lock_reason(
+            f"{label}, {stored.period.label}",
+            approved=stored.status == Headline.Status.APPROVED,
+            returns=returns,
+        )
+        if refusal:
+            raise FigureLocked(refusal)
+        old = stored.text
+        if old == text:
+            return stored
+        stored.text, stored.status = text, Headline.Status.DRAFT
+        _audited(stored, actor, reason)
+        stored.save(update_fields=["text", "status", "updated_at"])
+        change = {
+            "kind": "headline",
+            "priority": stored.priority.code,
+            "label": label,
+            "field": "text",
+            "old": old,
+            "new": text,
+        }
+        for ret in returns:
+            _record_save(ret, actor, changes=[change], reason=reason)
+    return stored
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+FIGURE_FIELDS = ("value", "numerator", "denominator", "note", "source")
+
+
+def figure_changes(
+    *,
+    measure: Measure,
+    period: Period,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+) -> list[dict]:
+    """Return the changes of one figure, in the shape return events keep (see return_save).
+
+    `before` is None for a figure that did not exist; blank and None count as the same.
+    """
+    label = f"{measure.name}, {period.label}"
+    old = before or {}
+
+    def blank(value):
+        return None if value in (None, "") else value
+
+    return [
+        _figure_change(measure, period, label, name, old.get(name), new)
+        for name, new in after.items()
+        if blank(old.get(name)) != blank(new)
+    ]
+
+
+def returns_record_import(
+    *, changes: Mapping[int, list[dict]], actor, reason: str
+) -> list[Return]:
+    """Record imported figures in the returns that hold them, as a save of the form would be.
+
+    `changes` maps return ids to the changes made in them. The caller has already refused
+    figures of returns under review or approved, and holds locks on these returns; each gets
+    a new version, goes back to draft, and gets a saved event naming the importing user
+    (who may then not approve it) with the import's reason.
+    """
+    recorded = []
+    returns = Return.objects.select_for_update(of=("self",)).filter(
+        pk__in=[pk for pk, made in changes.items() if made]
+    )
+    for ret in returns.order_by("pk"):
+        _record_save(ret, actor, changes=changes[ret.pk], reason=reason)
+        recorded.append(ret)
+    return recorded
+
+
+# --- targets ----------------------------------------------------------------------------------
+
+
+def target_save(*, target: Target, actor, reason: str = "") -> Target:
+    """Create or change a target, validated and recorded; mark its measure for recompute.
+
+    `actor` None is a management command run by an operator (the plan import).
+    """
+    if actor is not None:
+        access.require_admin(actor)
+    with transaction.atomic():
+        measure_ids = {target.measure_id}
+        if target.pk is not None:
+            previous = (
+                Target.objects.select_for_update()
+                .filter(pk=target.pk)
+                .values_list("measure_id", flat=True)
+                .first()
+            )
+            if previous is not None:
+                measure_ids.add(previous)  # a target moved to another measure
+        target.full_clean()
+        target._history_user = actor  # type: ignore[attr-defined]
+        if reason.strip():
+            target._change_reason = reason.strip()  # type: ignore[attr-defined]
+        target.save()
+        # Target statuses are derived figures: approved ones change too.
+        recompute_mark(measure_ids)
+    return target
+
+
+def target_delete(*, target_id: int, actor, reason: str = "") -> None:
+    """Delete a target, recorded in its history; mark its measure for recompute."""
+    access.require_admin(actor)
+    with transaction.atomic():
+        target = Target.objects.select_for_update().filter(pk=target_id).first()
+        if target is None:
+            return
+        target._history_user = actor  # type: ignore[attr-defined]
+        if reason.strip():
+            target._change_reason = reason.strip()  # type: ignore[attr-defined]
+        target.delete()
+        recompute_mark([target.measure_id])
 
 
 # --- transitions ------------------------------------------------------------------------------
@@ -596,11 +931,15 @@ def return_reminders_send(*, today: datetime.date) -> int:
 
 
 __all__ = [
+    "FigureLocked",
     "ReturnConflict",
     "ReturnInvalid",
     "ReturnLocked",
     "ValueEntry",
     "WorkflowError",
+    "figure_changes",
+    "headline_correct",
+    "headline_lock_reason",
     "reporting_period_open",
     "reporting_period_open_due",
     "return_approve",
@@ -609,5 +948,12 @@ __all__ = [
     "return_save",
     "return_send_back",
     "return_submit",
+    "returns_holding_headline",
+    "returns_holding_value",
+    "returns_record_import",
     "submission_problems",
+    "target_delete",
+    "target_save",
+    "value_correct",
+    "value_lock_reason",
 ]
