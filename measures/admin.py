@@ -1,7 +1,7 @@
 """The admin site: an entry point like any other (STYLE §9), not a back door.
 
 Figures, headlines and targets are written here only through the services that the return
-pages, the API and the imports use (`measures.services`): the same checks, the same history
+pages, the API and the imports use (`measures.returns.services`): the same checks, the same history
 and the same recompute marks. Nothing here edits a status, a version, who changed a figure,
 or which return a figure belongs to.
 """
@@ -19,8 +19,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from measures import services
-from measures.forms import FigureField
+from measures.arithmetic.periods import Month, Period
 from measures.models import (
     ApprovedLocked,
     Area,
@@ -37,8 +36,9 @@ from measures.models import (
     Target,
     Value,
 )
-from measures.periods import Month, Period
-from measures.validation import value_errors
+from measures.returns import services
+from measures.returns.forms import FigureField
+from measures.returns.validation import value_errors
 
 REASON_HELP = (
     "Required. Kept with the change in the figure's history and in its return's history; "

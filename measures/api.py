@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from measures.access import Reader
+from measures.arithmetic.periods import PeriodError, parse_period
 from measures.models import Area, Measure, Value
-from measures.periods import PeriodError, parse_period
 from measures.selectors import SeriesBook, comparison_significance, values_list_for
 
 

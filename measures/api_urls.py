@@ -1,6 +1,7 @@
 from django.urls import path
 
-from measures import api, api_returns
+from measures import api
+from measures.returns import api as api_returns
 
 app_name = "api"
 

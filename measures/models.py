@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from measures.periods import Month, Period
+from measures.arithmetic.periods import Month, Period
 
 
 def _month_period(start, end) -> Period:

@@ -16,8 +16,10 @@ from typing import Protocol
 from django.db import connection
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 
-from measures import figures
 from measures.access import MissingReader, Reader
+from measures.arithmetic import figures
+from measures.arithmetic.periods import Month, Period
+from measures.arithmetic.significance import count_change_significance
 from measures.models import (
     Area,
     DerivedFigure,
@@ -27,8 +29,6 @@ from measures.models import (
     Plan,
     Value,
 )
-from measures.periods import Month, Period
-from measures.significance import count_change_significance
 
 
 class MonthlySeries(Protocol):
@@ -319,7 +319,8 @@ class DerivedSeries:
 
     It answers the same questions as `MeasureSeries` — figures, comparisons, year to date,
     provisional or not — from the stored rows, so pages never recompute a window; the
-    comparison rules themselves (partial data, footnotes) are those of `measures.figures`.
+    comparison rules themselves (partial data, footnotes) are those of
+    `measures.arithmetic.figures`.
     """
 
     def __init__(

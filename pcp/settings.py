@@ -233,19 +233,19 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 CELERY_BEAT_SCHEDULE = {
     "recompute-pending": {
-        "task": "measures.tasks.recompute_pending_task",
+        "task": "measures.engine.tasks.recompute_pending_task",
         "schedule": 60,
     },
     "recompute-all-nightly": {
-        "task": "measures.tasks.recompute_all_task",
+        "task": "measures.engine.tasks.recompute_all_task",
         "schedule": crontab(hour=2, minute=30),
     },
     "return-reminders": {
-        "task": "measures.tasks.send_return_reminders_task",
+        "task": "measures.returns.tasks.send_return_reminders_task",
         "schedule": crontab(hour=7, minute=0),
     },
     "open-due-reporting-periods": {
-        "task": "measures.tasks.open_due_reporting_periods_task",
+        "task": "measures.returns.tasks.open_due_reporting_periods_task",
         "schedule": crontab(hour=6, minute=0),
     },
 }

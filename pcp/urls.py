@@ -13,6 +13,6 @@ urlpatterns = [
     path("api/v1/", include("measures.api_urls")),
     path("reports/published/", include("reports.public_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("", include("measures.urls")),
+    path("", include("measures.returns.urls")),
     path("", include("reports.urls")),
 ]

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from measures.arithmetic.periods import Month, Period
+from measures.arithmetic.spc import SIGNAL_TEXT, Signal
+from measures.arithmetic.targets import target_status
 from measures.models import Area, Measure, Target
-from measures.periods import Month, Period
 from measures.selectors import (
     Anchored,
     MonthlySeries,
@@ -21,8 +23,6 @@ from measures.selectors import (
     comparison_significance,
     standard_comparisons,
 )
-from measures.spc import SIGNAL_TEXT, Signal
-from measures.targets import target_status
 from reports import selectors
 
 FOOTNOTE_MARKS = ("*", "^", "§", "¶", "#")

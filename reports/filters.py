@@ -16,9 +16,9 @@ from typing import Any
 from django import forms
 from django.utils.safestring import SafeString, mark_safe
 
+from measures.arithmetic.periods import Period, PeriodError, parse_period
+from measures.arithmetic.targets import LABELS as TARGET_LABELS
 from measures.models import Area, Measure, Plan, Priority
-from measures.periods import Period, PeriodError, parse_period
-from measures.targets import LABELS as TARGET_LABELS
 from reports import selectors
 
 STATUS_CHOICES = [

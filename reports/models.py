@@ -8,8 +8,8 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from measures.arithmetic.periods import Period
 from measures.models import Plan, Priority, _month_period
-from measures.periods import Period
 
 
 class ReportSection(models.Model):

@@ -17,8 +17,8 @@ from django.utils.html import strip_tags
 
 from measures import access
 from measures.access import Reader
+from measures.arithmetic.periods import Period
 from measures.models import Area, Measure, Plan
-from measures.periods import Period
 from measures.selectors import SeriesBook, unapproved_headlines, unapproved_values
 from reports import selectors
 from reports.models import PublishedReport, ReportVersion

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from measures.arithmetic.periods import Month, Period
 from measures.models import Area, Headline
-from measures.periods import Month, Period
 from measures.selectors import SeriesBook, headlines_for
 from reports import selectors
 from reports.charts.series_charts import section_charts

@@ -13,8 +13,8 @@ from django.db.models import Case, OuterRef, Subquery, When
 from django.db.models import Value as Literal
 from django.shortcuts import get_object_or_404
 
+from measures.arithmetic.periods import Period
 from measures.models import Area, Measure, PendingRecompute, Plan, Priority, Return, Target
-from measures.periods import Period
 from measures.selectors import reporting_area, stored_longer
 
 __all__ = [

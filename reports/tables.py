@@ -15,8 +15,8 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from measures.formatting import format_change_pct, format_change_pp, format_value
-from measures.targets import LABELS as TARGET_LABELS
+from measures.arithmetic.formatting import format_change_pct, format_change_pp, format_value
+from measures.arithmetic.targets import LABELS as TARGET_LABELS
 from reports.figure_tables import TableData, as_number
 
 STATUS_BADGE = '<span class="status status-{0}">{1}</span>'

@@ -13,8 +13,9 @@ from django.views.generic import TemplateView
 from measures import access
 from measures import selectors as figure_selectors
 from measures.access import Reader, role_of
+from measures.arithmetic.periods import Month, Period, PeriodError, parse_period
 from measures.models import Measure, Profile
-from measures.periods import Month, Period, PeriodError, parse_period
+from measures.returns import workflow
 from measures.selectors import (
     Anchored,
     SeriesBook,
@@ -194,10 +195,10 @@ TABLE_PAGES = [
 def home(request):
     plan = selectors.default_plan()
     open_returns = (
-        access.returns_visible_to(request.user)
+        workflow.returns_visible_to(request.user)
         .exclude(status="approved")
         .order_by("reporting_period__deadline", "department__name")[:20]
-        if access.may_see_returns(request.user)
+        if workflow.may_see_returns(request.user)
         else []
     )
     return render(

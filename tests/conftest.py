@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from measures.accounts import user_provision
-from measures.importers import plan_import
+from measures.importing.plan import plan_import
 
 SMALL_PLAN = {
     "plan": {"code": "test-plan", "name": "Test plan", "baseline": "2020-01/2020-12"},

@@ -42,8 +42,8 @@ def monthly_values(
 ) -> list:
     """Store `months` monthly values of the measure in each area from `start` (approved by
     default); `value(i, area)` gives the i-th month's figure."""
+    from measures.arithmetic.periods import parse_month
     from measures.models import Value
-    from measures.periods import parse_month
 
     first = parse_month(start)
     return Value.objects.bulk_create(
@@ -62,8 +62,8 @@ def monthly_values(
 
 def published_seed_report(actor):
     """Publish the demo's seed quarter (2022/23 Q3) as `actor`; return the version."""
+    from measures.arithmetic.periods import parse_period
     from measures.models import Plan
-    from measures.periods import parse_period
     from reports.publishing import report_publish
 
     plan = Plan.objects.get(code="pcp-2021-25")

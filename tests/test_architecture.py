@@ -85,3 +85,159 @@ def test_the_query_check_finds_a_query(tmp_path):
         ]
     finally:
         ROOT = saved
+
+
+# --- allowed imports ------------------------------------------------------------------------
+
+# Which project packages each package may import (beyond itself), as docs/architecture.md
+# draws them. A key is a module prefix; the longest prefix that matches a module decides.
+ALLOWED_IMPORTS = {
+    "measures.arithmetic": set(),
+    "measures.models": {"measures.arithmetic"},
+    "measures.access": {"measures.models"},
+    "measures.selectors": {"measures.models", "measures.access", "measures.arithmetic"},
+    "measures.engine": {"measures.models", "measures.arithmetic"},
+    "measures.returns": {
+        "measures.models",
+        "measures.access",
+        "measures.selectors",
+        "measures.arithmetic",
+        "measures.engine",
+        "pcp.security",
+    },
+    "measures.importing": {
+        "measures.models",
+        "measures.arithmetic",
+        "measures.engine",
+        "measures.returns",
+    },
+    "measures.accounts": {"measures.models"},
+    "measures.api": {
+        "measures.models",
+        "measures.access",
+        "measures.selectors",
+        "measures.arithmetic",
+    },
+    "measures.api_urls": {"measures.api", "measures.returns"},
+    "measures.pagination": set(),
+    "measures.apps": set(),
+    "measures.admin": {"measures"},
+    "measures.management": {"measures"},
+    "reports.management": {"measures", "reports"},
+    # reports/ reads figures through selectors for a Reader, and the workflow only to list
+    # returns and check who may publish; it never writes through measures' services.
+    "reports": {
+        "reports",
+        "measures.models",
+        "measures.access",
+        "measures.selectors",
+        "measures.arithmetic",
+        "measures.returns.workflow",
+        "pcp.celery",
+    },
+    "pcp": {"pcp", "measures", "reports"},
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def project_imports() -> dict[str, set[str]]:
+    """Return each project module's imports of project modules (function-level ones too)."""
+    graph: dict[str, set[str]] = {}
+    for package in ("measures", "reports", "pcp"):
+        for path in _python_files(package):
+            module = _module_name(path)
+            found = set()
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    if node.module.split(".")[0] in {"measures", "reports", "pcp"}:
+                        for alias in node.names:
+                            candidate = f"{node.module}.{alias.name}"
+                            is_module = (ROOT / candidate.replace(".", "/")).with_suffix(
+                                ".py"
+                            ).exists() or (ROOT / candidate.replace(".", "/")).is_dir()
+                            found.add(candidate if is_module else node.module)
+                elif isinstance(node, ast.Import):
+                    found |= {
+                        a.name
+                        for a in node.names
+                        if a.name.split(".")[0] in {"measures", "reports", "pcp"}
+                    }
+            graph[module] = found
+    return graph
+
+
+def _rule_for(module: str) -> tuple[str, set[str]]:
+    matches = [key for key in ALLOWED_IMPORTS if module == key or module.startswith(key + ".")]
+    assert matches, f"{module} is in no package of ALLOWED_IMPORTS: add it, and to the doc"
+    key = max(matches, key=len)
+    return key, ALLOWED_IMPORTS[key]
+
+
+def _allowed(module: str, imported: str) -> bool:
+    key, allowed = _rule_for(module)
+    targets = {key} | allowed
+    return any(imported == t or imported.startswith(t + ".") for t in targets)
+
+
+def test_every_import_goes_an_allowed_way():
+    wrong = [
+        f"{module} imports {imported}"
+        for module, imports in sorted(project_imports().items())
+        if not module.endswith("migrations") and ".migrations." not in module
+        for imported in sorted(imports)
+        if not _allowed(module, imported)
+    ]
+
+    assert wrong == [], "see docs/architecture.md for the allowed directions"
+
+
+def test_there_is_no_import_circle():
+    graph = project_imports()
+    modules = set(graph)
+    edges = {m: {i for i in imports if i in modules and i != m} for m, imports in graph.items()}
+    seen, on_path, circles = set(), [], []
+
+    def visit(module):
+        if module in on_path:
+            circles.append([*on_path[on_path.index(module) :], module])
+            return
+        if module in seen:
+            return
+        seen.add(module)
+        on_path.append(module)
+        for target in sorted(edges[module]):
+            visit(target)
+        on_path.pop()
+
+    for module in sorted(modules):
+        visit(module)
+
+    assert circles == []
+
+
+def test_the_arithmetic_uses_no_django():
+    for path in _python_files("measures/arithmetic"):
+        tree = ast.parse(path.read_text())
+        imported = {
+            (n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+        } | {
+            a.name.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Import)
+            for a in n.names
+        }
+        assert "django" not in imported, path
+
+
+def test_the_rules_refuse_the_wrong_directions():
+    assert not _allowed("measures.arithmetic.figures", "measures.models")
+    assert not _allowed("measures.returns.services", "reports.publishing")
+    assert not _allowed("measures.engine.derived", "measures.returns.services")
+    assert not _allowed("reports.views", "measures.returns.services")
+    assert _allowed("reports.views", "measures.selectors")

@@ -23,10 +23,10 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from measures import periods
-from measures.figures import change_pct
-from measures.formatting import format_change_pct, format_change_pp, format_value
-from measures.spc import SIGNAL_TEXT, Signal
+from measures.arithmetic import periods
+from measures.arithmetic.figures import change_pct
+from measures.arithmetic.formatting import format_change_pct, format_change_pp, format_value
+from measures.arithmetic.spc import SIGNAL_TEXT, Signal
 
 __all__ = ["Chart", "monthly_by_financial_year", "xmr", "year_to_date_bars"]
 
@@ -554,7 +554,7 @@ def xmr(
 ) -> Chart:
     """Return an individuals chart: the values, their mean, dashed limits and signals.
 
-    `signals[i]` holds the `measures.spc.Signal` values point i is part of breaking; a
+    `signals[i]` holds the `measures.arithmetic.spc.Signal` values point i is part of breaking; a
     signalled point is drawn as a larger shape that names its signal in the legend.
     """
     if len(signals) != len(points):

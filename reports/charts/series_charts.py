@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from measures.arithmetic.periods import Month, Period
+from measures.arithmetic.spc import Limits, signals, xmr_limits
 from measures.models import Measure
-from measures.periods import Month, Period
 from measures.selectors import MonthlySeries, SeriesBook
-from measures.spc import Limits, signals, xmr_limits
 from reports import selectors
 from reports.charts import drawing as charts
 

@@ -36,7 +36,12 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Literal, Protocol, TypeVar
 
-from measures.formatting import format_change_pct, format_change_pp, format_value, round_half_up
+from measures.arithmetic.formatting import (
+    format_change_pct,
+    format_change_pp,
+    format_value,
+    round_half_up,
+)
 
 __all__ = [
     "Finding",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
+from measures.arithmetic.periods import Month, Period
 from measures.models import Area, Measure
-from measures.periods import Month, Period
 from measures.selectors import MonthlySeries, SeriesBook, standard_comparisons
 from reports import selectors
 from reports.headlines.checks import MeasureFigures, check_headline

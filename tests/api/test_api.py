@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from rest_framework.authtoken.models import Token
 
-from measures import engine
+from measures.arithmetic.periods import parse_month
+from measures.engine import derived as engine
 from measures.models import Area, Measure, Value
-from measures.periods import parse_month
 
 
 def monthly(code: str, values: dict[str, tuple], status: str = Value.Status.APPROVED) -> None:

@@ -10,10 +10,12 @@ from django.urls import URLPattern
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from measures import api_urls, engine, services
+from measures import api_urls
+from measures.arithmetic.periods import parse_month, parse_period
+from measures.engine import derived as engine
 from measures.models import Area, Headline, Measure, Plan, Return, ReturnEvent, Value
-from measures.periods import parse_month, parse_period
-from measures.returns import row_key
+from measures.returns import services
+from measures.returns.rows import row_key
 
 QUARTER = "2022/23-Q3"
 OCT, NOV, DEC = (row_key("t-assaults", parse_period(m)) for m in ("2022-10", "2022-11", "2022-12"))
@@ -361,7 +363,7 @@ def test_a_stale_version_is_refused_with_what_changed(alice, quarter):
     assert "Someone else changed this return" in body["detail"]
     assert len(body["changes"]) == 1
     assert body["changes"][0].startswith("alice (")
-    assert body["changes"][0].endswith("Assaults, Oct 2022 value (blank) → 12")
+    assert body["changes"][0].endswith("Assaults, Oct 2022 value: (blank) → 12")
     assert stored("t-assaults", "2022-10").value == 12
     assert return_of("dept-a").version == 2
 

@@ -12,11 +12,11 @@ from decimal import Decimal
 import pytest
 from django.db import connection, connections
 
-from measures import services
-from measures.importers import plan_import
+from measures.arithmetic.periods import parse_period
+from measures.importing.plan import plan_import
 from measures.models import Plan, Return, ReturnEvent, Value
-from measures.periods import parse_period
-from measures.services import ValueEntry
+from measures.returns import services
+from measures.returns.services import ValueEntry
 from tests.conftest import SMALL_PLAN, _person
 
 pytestmark = [

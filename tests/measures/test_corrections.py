@@ -17,8 +17,11 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 
-from measures import access, importers_sql, services
-from measures.importers import ImportRejected, headlines_import, values_import
+from measures.arithmetic.periods import parse_period
+from measures.importing import values_copy as importers_sql
+from measures.importing.headlines import headlines_import
+from measures.importing.rules import ImportRejected
+from measures.importing.values import values_import
 from measures.models import (
     Headline,
     PendingRecompute,
@@ -28,8 +31,8 @@ from measures.models import (
     Target,
     Value,
 )
-from measures.periods import parse_period
-from measures.services import ValueEntry
+from measures.returns import services, workflow
+from measures.returns.services import ValueEntry
 
 Q3 = parse_period("2022/23-Q3")
 HEADER = "measure,area,period,value,numerator,denominator,note,source\n"
@@ -111,7 +114,7 @@ def test_an_admins_correction_is_recorded_in_the_return_and_bars_them_from_appro
     record = stored.history.latest()
     assert (record.history_user, record.history_change_reason) == (admin_user, "late crimes added")
     assert PendingRecompute.objects.get(measure=stored.measure).drafts_only
-    assert admin_user.pk in access.editors_of(ret)
+    assert admin_user.pk in workflow.editors_of(ret)
     services.return_submit(return_id=ret.pk, actor=alice)
     with pytest.raises(PermissionDenied):
         services.return_approve(return_id=ret.pk, actor=admin_user)

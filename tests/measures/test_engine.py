@@ -10,9 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from measures import engine, figures
+from measures.arithmetic import figures
+from measures.arithmetic.periods import Month, Period, parse_period
+from measures.engine import derived as engine
 from measures.models import Area, DerivedFigure, Measure, Plan, Value
-from measures.periods import Month, Period, parse_period
 
 FIRST = Month(2019, 1)
 MONTHS = 48  # 2019-01 .. 2022-12: four financial-year boundaries

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from measures.figures import (
+from measures.arithmetic.figures import (
     AGGREGATIONS,
     POLARITIES,
     UNITS,
@@ -24,8 +24,8 @@ from measures.figures import (
     figure_for,
     year_to_date,
 )
-from measures.formatting import round_half_up
-from measures.periods import Month, Period
+from measures.arithmetic.formatting import round_half_up
+from measures.arithmetic.periods import Month, Period
 
 D = Decimal
 DEC_2020 = Month(2020, 12)

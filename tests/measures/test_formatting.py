@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from measures.figures import UNITS, change_pct
-from measures.formatting import (
+from measures.arithmetic.figures import UNITS, change_pct
+from measures.arithmetic.formatting import (
     format_change_pct,
     format_change_pp,
     format_value,

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
-from measures.importers import PlanInvalid, plan_import
+from measures.importing.plan import PlanInvalid, plan_import
 from measures.models import Area, Measure, Plan, Priority, Target
 from tests.conftest import SMALL_PLAN
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from measures.importers import ImportRejected, values_import
+from measures.importing.rules import ImportRejected
+from measures.importing.values import values_import
 from measures.models import Value
 
 HEADER = "measure,area,period,value,numerator,denominator,note,source\n"

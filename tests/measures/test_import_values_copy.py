@@ -29,17 +29,18 @@ from django.utils import timezone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from measures import importers_sql, services
-from measures.importers import (
-    _FIGURE_RE,
+from measures.arithmetic.periods import parse_period
+from measures.importing import values_copy as importers_sql
+from measures.importing.rules import (
+    FIGURE_RE,
     MAX_FIGURE,
     ImportRejected,
-    _figure,
-    _is_formula,
-    values_import,
+    is_formula,
+    parse_figure,
 )
+from measures.importing.values import values_import
 from measures.models import Measure, Plan, Return, Value
-from measures.periods import parse_period
+from measures.returns import services
 from tests.conftest import _person
 
 
@@ -607,7 +608,7 @@ def test_the_stored_values_of_its_measures_stay_locked_until_it_commits(tmp_path
 
     from django.db import connections
 
-    from measures.importers import plan_import
+    from measures.importing.plan import plan_import
     from tests.conftest import SMALL_PLAN
 
     plan_import(data=SMALL_PLAN)
@@ -649,19 +650,19 @@ def test_python_whitespace_is_every_character_str_strip_removes():
 
 def test_the_figure_pattern_matches_only_six_texts_without_a_digit():
     """figure_sql relies on it: checked over every text of up to 6 of the characters that
-    _FIGURE_RE accepts other than digits."""
+    FIGURE_RE accepts other than digits."""
     digitless = {
         "".join(chars)
         for size in range(7)
         for chars in itertools.product("+-.,", repeat=size)
-        if _FIGURE_RE.fullmatch("".join(chars))
+        if FIGURE_RE.fullmatch("".join(chars))
     }
     assert digitless == {"", "+", "-", ".", "+.", "-."}
 
 
 def _python_figure(text: str) -> Decimal | None:
     try:
-        return _figure(text)
+        return parse_figure(text)
     except ValueError:
         return None
 
@@ -678,9 +679,9 @@ def _python_figure(text: str) -> Decimal | None:
     )
 )
 def test_sql_reads_figures_and_formulas_as_python_does(db, cells):
-    """figure_sql gives _figure's number wherever _figure accepts the text (beyond that,
+    """figure_sql gives parse_figure's number wherever parse_figure accepts the text (beyond that,
     only for numbers too large or too precise, which _ROW_OK refuses), and formula_sql
-    is _is_formula."""
+    is is_formula."""
     cells = [c.strip() for c in cells]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -695,7 +696,7 @@ def test_sql_reads_figures_and_formulas_as_python_does(db, cells):
             assert number == expected, text
         elif number is not None:
             assert abs(number) >= MAX_FIGURE or number != round(number, 4), text
-        assert formula == _is_formula(text), text
+        assert formula == is_formula(text), text
 
 
 @pytest.mark.parametrize(

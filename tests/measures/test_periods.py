@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from measures.periods import (
+from measures.arithmetic.periods import (
     ACCEPTED_FORMS,
     Month,
     Period,

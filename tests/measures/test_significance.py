@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from measures.significance import count_change_significance, poisson_rates_p_value
-from measures.spc import Signal, signals, xmr_limits
+from measures.arithmetic.significance import count_change_significance, poisson_rates_p_value
+from measures.arithmetic.spc import Signal, signals, xmr_limits
 
 
 def binomial_two_sided(k: int, n: int) -> float:

@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from measures.targets import AMBER, GREEN, RED, target_status
+from measures.arithmetic.targets import AMBER, GREEN, RED, target_status
 
 
 @pytest.mark.parametrize(

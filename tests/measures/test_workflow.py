@@ -10,12 +10,13 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from measures import services
-from measures.importers import ImportRejected, values_import
+from measures.arithmetic.periods import parse_period
+from measures.importing.rules import ImportRejected
+from measures.importing.values import values_import
 from measures.models import ApprovedLocked, Headline, Plan, Return, ReturnEvent, Value
-from measures.periods import parse_period
-from measures.returns import return_rows
-from measures.services import ValueEntry
+from measures.returns import services
+from measures.returns.rows import return_rows
+from measures.returns.services import ValueEntry
 
 Q3 = parse_period("2022/23-Q3")
 
@@ -149,7 +150,7 @@ def test_a_stale_version_is_refused_showing_what_changed(return_a, alice, admin_
             actor=alice,
         )
 
-    assert any("dana" in c and "Oct 2022 value (blank) → 10" in c for c in caught.value.changes)
+    assert any("dana" in c and "Oct 2022 value: (blank) → 10" in c for c in caught.value.changes)
     assert Value.objects.get(start="2022-10-01").value == 10
 
 

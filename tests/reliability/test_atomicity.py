@@ -22,11 +22,11 @@ from django.apps import apps
 from django.db import OperationalError, connection
 from simple_history.manager import HistoryManager
 
-from measures import services
-from measures.importers import values_import
+from measures.arithmetic.periods import parse_period
+from measures.importing.values import values_import
 from measures.models import Headline, Plan, Return, ReturnEvent, Value
-from measures.periods import parse_period
-from measures.services import ValueEntry
+from measures.returns import services
+from measures.returns.services import ValueEntry
 from reports.models import PublishedReport, ReportVersion
 from reports.publishing import report_publish
 
@@ -109,7 +109,7 @@ def test_saving_a_return_that_fails_after_its_values_are_written_writes_nothing(
         assert Value.history.filter(history_change_reason__startswith="return").count() == 3
 
     with (
-        patch("measures.services._event", side_effect=fail_after(values_written)),
+        patch("measures.returns.services._event", side_effect=fail_after(values_written)),
         pytest.raises(Injected),
     ):
         save(return_a, alice)
@@ -149,7 +149,9 @@ def test_saving_a_return_that_fails_writing_its_headlines_writes_nothing(return_
         assert Value.objects.count() == 3
 
     with (
-        patch("measures.services._write_headlines", side_effect=fail_after(values_written)),
+        patch(
+            "measures.returns.services._write_headlines", side_effect=fail_after(values_written)
+        ),
         pytest.raises(Injected),
     ):
         save(return_a, alice)
@@ -169,7 +171,7 @@ def test_revising_a_draft_that_fails_halfway_keeps_the_previous_figures(return_a
         assert Headline.objects.get().text == "Assaults rose."
 
     with (
-        patch("measures.services._event", side_effect=fail_after(revision_written)),
+        patch("measures.returns.services._event", side_effect=fail_after(revision_written)),
         pytest.raises(Injected),
     ):
         save(ret, alice, values=(13, None, 12), headline="Assaults rose.")
@@ -195,7 +197,7 @@ def test_submitting_that_fails_after_the_status_change_writes_nothing(return_a, 
         assert set(Value.objects.values_list("status", flat=True)) == {"submitted"}
 
     with (
-        patch("measures.services._event", side_effect=fail_after(submitted_values)),
+        patch("measures.returns.services._event", side_effect=fail_after(submitted_values)),
         pytest.raises(Injected),
     ):
         services.return_submit(return_id=ret.pk, actor=alice)
@@ -212,7 +214,7 @@ def test_approving_that_fails_after_the_values_are_approved_writes_nothing(submi
         assert Value.history.filter(history_change_reason__endswith="approved").count() == 3
 
     with (
-        patch("measures.services._event", side_effect=fail_after(approved_values)),
+        patch("measures.returns.services._event", side_effect=fail_after(approved_values)),
         pytest.raises(Injected),
     ):
         services.return_approve(return_id=submitted.pk, actor=charlie)
@@ -238,7 +240,7 @@ def test_approving_that_fails_between_values_and_headlines_writes_nothing(submit
         return real(rows, model, *args, **kwargs)
 
     with (
-        patch("measures.services.bulk_update_with_history", side_effect=headlines_fail),
+        patch("measures.returns.services.bulk_update_with_history", side_effect=headlines_fail),
         pytest.raises(Injected),
     ):
         services.return_approve(return_id=submitted.pk, actor=charlie)
@@ -255,7 +257,10 @@ def test_approving_that_fails_at_the_last_step_writes_nothing(submitted, people)
         assert ReturnEvent.objects.filter(kind=ReturnEvent.Kind.APPROVED).exists()
 
     with (
-        patch("measures.services.recompute_mark", side_effect=fail_after(everything_else_written)),
+        patch(
+            "measures.returns.services.recompute_mark",
+            side_effect=fail_after(everything_else_written),
+        ),
         pytest.raises(Injected),
     ):
         services.return_approve(return_id=submitted.pk, actor=charlie)
@@ -272,7 +277,7 @@ def test_reopening_that_fails_halfway_leaves_the_return_approved(submitted, peop
         assert set(Value.objects.values_list("status", flat=True)) == {"draft"}
 
     with (
-        patch("measures.services._event", side_effect=fail_after(unlocked)),
+        patch("measures.returns.services._event", side_effect=fail_after(unlocked)),
         pytest.raises(Injected),
     ):
         services.return_reopen(return_id=submitted.pk, actor=charlie, reason="revise")
@@ -306,7 +311,7 @@ def row_by_row():
     """Import on the row-by-row path, whose inner steps these tests interrupt; the COPY path
     that PostgreSQL takes for good CSV files is interrupted in
     tests/measures/test_import_values_copy.py."""
-    with patch("measures.importers_sql.values_import_copy", return_value=None):
+    with patch("measures.importing.values_copy.values_import_copy", return_value=None):
         yield
 
 
@@ -319,7 +324,9 @@ def test_an_import_that_fails_after_creating_before_updating_writes_nothing(stor
         assert Value.objects.count() == 24
 
     with (
-        patch("measures.importers.bulk_update_with_history", side_effect=fail_after(created)),
+        patch(
+            "measures.importing.values.bulk_update_with_history", side_effect=fail_after(created)
+        ),
         pytest.raises(Injected),
     ):
         values_import(path=values_file(tmp_path, rows=24, value=50))
@@ -353,7 +360,7 @@ def test_an_import_that_fails_writing_history_after_the_values_writes_nothing(st
 @pytest.mark.usefixtures("row_by_row")
 def test_an_import_that_fails_after_half_its_batches_writes_nothing(stored, tmp_path):
     """5,000 new figures (three batches of 2,000): the first half is written, then it fails."""
-    from measures import importers
+    from measures.importing import values as importers
 
     real = importers.bulk_create_with_history
     before = database_state()
@@ -372,7 +379,7 @@ def test_an_import_that_fails_after_half_its_batches_writes_nothing(stored, tmp_
         encoding="utf-8",
     )
     with (
-        patch("measures.importers.bulk_create_with_history", side_effect=half_then_fail),
+        patch("measures.importing.values.bulk_create_with_history", side_effect=half_then_fail),
         pytest.raises(OperationalError),
     ):
         values_import(path=path)
@@ -385,11 +392,11 @@ def test_an_import_that_fails_at_the_last_step_writes_nothing(stored, tmp_path, 
     """The last step of either path (row by row, or COPY on PostgreSQL) fails."""
     if path == "row by row":
         request.getfixturevalue("row_by_row")
-        last_step = "measures.importers.recompute_mark"
+        last_step = "measures.importing.values.recompute_mark"
     elif connection.vendor != "postgresql":
         pytest.skip("the COPY path is PostgreSQL's")
     else:
-        last_step = "measures.importers_sql.recompute_mark"
+        last_step = "measures.importing.values_copy.recompute_mark"
     before = database_state()
 
     def all_written():

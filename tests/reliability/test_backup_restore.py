@@ -23,8 +23,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from measures.access import Reader
+from measures.arithmetic.periods import parse_month, parse_period
 from measures.models import Area, Measure, Plan
-from measures.periods import parse_month, parse_period
 from measures.selectors import SeriesBook
 from reports import figure_tables as rows
 from reports.models import ReportVersion
@@ -143,7 +143,7 @@ def demo_committed(transactional_db, admin_user):
     # Nothing is sent to a broker: load_demo computes the derived figures itself and the
     # PDF is made here, so no task outlives the test.
     with (
-        patch("measures.recompute.recompute_enqueue"),
+        patch("measures.engine.marks.recompute_enqueue"),
         patch("reports.publishing._make_pdf"),
     ):
         call_command("load_demo", verbosity=0, stdout=io.StringIO())

@@ -30,11 +30,12 @@ from pathlib import Path
 
 import pytest
 
-from measures import services
-from measures.importers import ImportRejected, RowError, values_import
+from measures.arithmetic.periods import parse_period
+from measures.importing.rules import ImportRejected, RowError
+from measures.importing.values import values_import
 from measures.models import Plan, Return, Value
-from measures.periods import parse_period
-from measures.services import ValueEntry
+from measures.returns import services
+from measures.returns.services import ValueEntry
 from tests.conftest import _person
 
 HEADER = "measure,area,period,value,numerator,denominator,note,source\n"

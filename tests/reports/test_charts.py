@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from measures.spc import SIGNAL_TEXT, Signal, signals, xmr_limits
+from measures.arithmetic.spc import SIGNAL_TEXT, Signal, signals, xmr_limits
 from reports.charts.drawing import _nice_ticks, monthly_by_financial_year, xmr, year_to_date_bars
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -4,9 +4,9 @@ import datetime
 
 from django.urls import reverse
 
-from measures import services
+from measures.arithmetic.periods import parse_period
 from measures.models import Plan
-from measures.periods import parse_period
+from measures.returns import services
 
 
 def open_quarter():

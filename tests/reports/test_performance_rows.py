@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from measures import engine
 from measures.access import Reader
+from measures.arithmetic.periods import Month
+from measures.engine import derived as engine
 from measures.models import Area, Measure, Target, Value
-from measures.periods import Month
 from measures.selectors import SeriesBook
 from reports import figure_tables as rows
 from tests.factories import reviewer_reader

@@ -10,11 +10,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from pypdf import PdfReader
 
-from measures import services
+from measures.arithmetic.periods import parse_period
 from measures.models import Headline, Measure, Plan, Return, Value
-from measures.periods import parse_period
-from measures.returns import return_rows
-from measures.services import ValueEntry
+from measures.returns import services
+from measures.returns.rows import return_rows
+from measures.returns.services import ValueEntry
 from reports.models import ReportVersion
 from reports.publishing import PublishBlocked, report_publish
 

@@ -12,9 +12,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from measures.formatting import format_change_pct, round_half_up
+from measures.arithmetic.formatting import format_change_pct, round_half_up
+from measures.arithmetic.periods import parse_month
 from measures.models import Area, Measure
-from measures.periods import parse_month
 from reports import figure_tables as rows
 from tests.factories import reviewer_book
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from measures import engine
+from measures.engine import derived as engine
 from measures.models import Area, Department, Measure, Priority, Value
 from tests.factories import monthly_values, table_pages
 

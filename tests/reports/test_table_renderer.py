@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from django.utils.html import conditional_escape
 
+from measures.arithmetic.periods import parse_month
 from measures.models import Measure, Plan
-from measures.periods import parse_month
 from reports.figure_tables import performance
 from reports.report_sections import report_sections
 from reports.selectors import reporting_area

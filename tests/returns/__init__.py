@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from measures import services
+from measures.arithmetic.periods import parse_period
 from measures.models import Plan, ReportingPeriod, Return
-from measures.periods import parse_period
-from measures.returns import row_key
+from measures.returns import services
+from measures.returns.rows import row_key
 
 QUARTER = "2022/23-Q3"  # Oct–Dec 2022
 MONTHS = ("2022-10", "2022-11", "2022-12")

@@ -12,10 +12,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, reverse
 
-from measures import services, urls
 from measures.accounts import user_provision
+from measures.arithmetic.periods import parse_period
 from measures.models import Area, Headline, Measure, Return, ReturnEvent, Value
-from measures.periods import parse_period
+from measures.returns import services, urls
 from tests.conftest import PASSWORD
 from tests.factories import monthly_values
 from tests.returns import (

@@ -19,8 +19,8 @@ from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from measures import services
 from measures.models import Headline, Return, ReturnEvent, Value
+from measures.returns import services
 from tests.returns import alice_figures, form_data, open_quarter, return_of
 
 

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from measures import services
 from measures.models import Return, ReturnEvent, Value
+from measures.returns import services
 from reports.models import ReportVersion
 from tests.conftest import PASSWORD
 from tests.returns import alice_figures, assaults, form_data, open_quarter, return_of

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from measures import engine
+from measures.engine import derived as engine
 from measures.models import Area, Measure
 from reports.exports import neutralise
 from tests.factories import monthly_values, table_pages

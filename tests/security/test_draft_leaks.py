@@ -30,12 +30,12 @@ from pypdf import PdfReader
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from measures import services
 from measures.accounts import user_provision
+from measures.arithmetic.periods import parse_period
+from measures.engine.recompute import recompute_run
 from measures.models import Measure, Plan, Return
-from measures.periods import parse_period
-from measures.recompute import recompute_run
-from measures.returns import return_priorities, return_rows
+from measures.returns import services
+from measures.returns.rows import return_priorities, return_rows
 from reports.models import ReportVersion
 from reports.publishing import PublishBlocked, report_publish
 from tests import site_walk

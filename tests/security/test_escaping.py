@@ -17,8 +17,8 @@ from django.urls import reverse
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from measures.arithmetic.periods import parse_period
 from measures.models import Headline, Measure, Plan, Return, Value
-from measures.periods import parse_period
 from reports.publishing import report_publish
 from tests.factories import table_pages
 from tests.security import ESCAPED, PAYLOAD

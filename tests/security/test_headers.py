@@ -20,8 +20,8 @@ from django.conf import settings
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
+from measures.arithmetic.periods import parse_period
 from measures.models import Measure, Plan, Return
-from measures.periods import parse_period
 from reports.publishing import report_publish
 from tests.factories import table_pages
 from tests.security import EXPECTED_CSP, csp_directives, inline_code

@@ -17,7 +17,7 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from measures import engine
+from measures.engine import derived as engine
 from measures.models import Area, Measure
 from tests.factories import monthly_values, table_pages
 from tests.returns import open_quarter

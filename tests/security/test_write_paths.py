@@ -39,8 +39,9 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from measures import importers_sql, services
-from measures.importers import values_import
+from measures.arithmetic.periods import parse_period
+from measures.importing import values_copy as importers_sql
+from measures.importing.values import values_import
 from measures.models import (
     ComparisonGroup,
     Headline,
@@ -51,9 +52,9 @@ from measures.models import (
     Target,
     Value,
 )
-from measures.periods import parse_period
-from measures.returns import return_rows, row_key
-from measures.services import ValueEntry
+from measures.returns import services
+from measures.returns.rows import return_rows, row_key
+from measures.returns.services import ValueEntry
 from tests.conftest import PASSWORD
 from tests.returns import open_quarter, return_of
 

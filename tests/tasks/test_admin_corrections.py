@@ -15,7 +15,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from measures import engine
+from measures.arithmetic.periods import parse_period
+from measures.engine import derived as engine
 from measures.models import (
     DerivedFigure,
     PendingRecompute,
@@ -24,8 +25,7 @@ from measures.models import (
     ReturnEvent,
     Value,
 )
-from measures.periods import parse_period
-from measures.services import ValueEntry, return_save
+from measures.returns.services import ValueEntry, return_save
 from tests.conftest import _person
 from tests.tasks.conftest import broker_down, wait_for
 from tests.tasks.test_celery_worker import QUARTER, Scene
@@ -99,7 +99,7 @@ def test_an_admin_correction_of_a_draft_updates_the_derived_figures_and_the_hist
     # Recomputed by the worker, delivered by the broker, not in this process.
     run = RecomputeRun.objects.get(outcome=RecomputeRun.Outcome.DONE)
     assert run.measure_ids == [scene.measure.pk]
-    assert run.task_id in worker.received("measures.tasks.recompute_measures_task")
+    assert run.task_id in worker.received("measures.engine.tasks.recompute_measures_task")
     assert figure.value_approved is False
     approved = DerivedFigure.objects.filter(
         measure=scene.measure, area__code="force", scope="approved", month="2022-12-01"

@@ -18,8 +18,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from measures import engine, services
-from measures.importers import plan_import, values_import
+from measures.arithmetic.periods import parse_period
+from measures.engine import derived as engine
+from measures.engine.tasks import recompute_measures_task, recompute_pending_task
+from measures.importing.plan import plan_import
+from measures.importing.values import values_import
 from measures.models import (
     DerivedFigure,
     Measure,
@@ -28,9 +31,8 @@ from measures.models import (
     RecomputeRun,
     Return,
 )
-from measures.periods import parse_period
-from measures.services import ValueEntry
-from measures.tasks import recompute_measures_task, recompute_pending_task
+from measures.returns import services
+from measures.returns.services import ValueEntry
 from tests.conftest import SMALL_PLAN, _person
 from tests.tasks.conftest import broker_down, publish_to, wait_for
 
@@ -42,7 +44,7 @@ pytestmark = [
     ),
 ]
 
-RECOMPUTE = "measures.tasks.recompute_measures_task"
+RECOMPUTE = "measures.engine.tasks.recompute_measures_task"
 QUARTER = {"2022-10": 10, "2022-11": 11, "2022-12": 12}
 # Approved history before the quarter, so the figures have bases, windows and SPC limits.
 HISTORY = {f"{y}-{m:02d}": 8 + (y * 12 + m) % 5 for y in (2021, 2022) for m in range(1, 13)}

@@ -2,7 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from measures.importers import PlanInvalid, load_structured_file, plan_import
+from measures.importing.files import load_structured_file
+from measures.importing.plan import PlanInvalid, plan_import
 
 
 class Command(BaseCommand):

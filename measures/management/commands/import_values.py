@@ -4,7 +4,8 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from measures.importers import ImportRejected, values_import
+from measures.importing.rules import ImportRejected
+from measures.importing.values import values_import
 
 
 class Command(BaseCommand):

@@ -4,11 +4,12 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from measures import services
-from measures.importers import headlines_import, load_structured_file
+from measures.arithmetic.periods import parse_period
+from measures.engine.recompute import recompute_run
+from measures.importing.files import load_structured_file
+from measures.importing.headlines import headlines_import
 from measures.models import Plan
-from measures.periods import parse_period
-from measures.recompute import recompute_run
+from measures.returns import services
 
 DEMO = Path(__file__).resolve().parents[2] / "demo"
 PUBLISHED = ("2022/23-Q3", datetime.date(2023, 1, 20))

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
+from measures.engine.recompute import recompute_run
 from measures.models import Measure
-from measures.recompute import recompute_run
 
 
 class Command(BaseCommand):

@@ -60,7 +60,7 @@ BASELINE_TEMPLATE = Template(
 def _value_copy_columns() -> tuple[str, ...]:
     """The values table's columns the raw COPY fills: all the import writes but the two it
     leaves to the database (id) or to a person (updated_by)."""
-    from measures.importers_sql import VALUE_COLUMNS
+    from measures.importing.values_copy import VALUE_COLUMNS
 
     return tuple(c for c in VALUE_COLUMNS if c not in ("id", "updated_by_id"))
 
@@ -112,7 +112,7 @@ class Command(BaseCommand):
     # --- data ----------------------------------------------------------------------------
 
     def make_plan(self, measures: int, areas: int, prefix: str) -> None:
-        from measures.importers import plan_import
+        from measures.importing.plan import plan_import
 
         priorities = 10
         plan_import(
@@ -194,8 +194,8 @@ class Command(BaseCommand):
     # --- measurements --------------------------------------------------------------------
 
     def run(self, *, scale: str, repeat: int) -> dict:
-        from measures import engine
-        from measures.importers import values_import
+        from measures.engine import derived as engine
+        from measures.importing.values import values_import
 
         measures, areas, months = SCALES[scale]
         workdir = Path(tempfile.mkdtemp(prefix="pcp-bench-"))
@@ -335,7 +335,7 @@ class Command(BaseCommand):
     def raw_recompute(self) -> float:
         from django.utils import timezone
 
-        from measures.engine import COLUMNS, derived_select_sql
+        from measures.engine.derived import COLUMNS, derived_select_sql
 
         now = timezone.now()
         with transaction.atomic(), connection.cursor() as cursor:
@@ -355,8 +355,8 @@ class Command(BaseCommand):
         from django.contrib.auth import get_user_model
 
         from measures.access import Reader
+        from measures.arithmetic.periods import Month
         from measures.models import Area, Priority
-        from measures.periods import Month
         from measures.selectors import SeriesBook, measures_of
         from reports import figure_tables as report_rows
 
@@ -448,7 +448,7 @@ def load_test(*, seconds: int, months: int) -> dict:
 
     from django.contrib.auth import get_user_model
 
-    from measures.periods import Month
+    from measures.arithmetic.periods import Month
 
     if shutil.which("wrk") is None:
         return {"skipped": "wrk is not installed (apt-get install wrk)", "pages": []}

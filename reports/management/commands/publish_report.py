@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from measures.periods import PeriodError, parse_period
+from measures.arithmetic.periods import PeriodError, parse_period
 from reports import selectors
 from reports.publishing import PublishBlocked, report_publish
 from reports.views import reporting_quarter

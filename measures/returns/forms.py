@@ -1,9 +1,9 @@
 """Forms of the returns pages: the return form, a reviewer's reason and opening a period.
 
-The return form is built from the return's rows (`measures.returns.return_rows`), so its
+The return form is built from the return's rows (`measures.returns.rows.return_rows`), so its
 fields are exactly the figures the return owes: `value-<row key>`, `numerator-<row key>`
 and `denominator-<row key>` for rates, `note-<row key>`, and `headline-<priority code>`.
-The rules a figure must meet (SPEC §5) live in `measures.validation` and are applied by
+The rules a figure must meet (SPEC §5) live in `measures.returns.validation` and are applied by
 the save service; this form only turns typed text into numbers.
 """
 
@@ -15,23 +15,21 @@ from decimal import Decimal
 
 from django import forms
 
-from measures.formatting import round_half_up
+from measures.arithmetic.formatting import plain_number, round_half_up
+from measures.arithmetic.periods import Period, PeriodError, parse_period
 from measures.models import Area, Headline, Plan, Priority
-from measures.periods import Period, PeriodError, parse_period
-from measures.returns import ReturnRow
-from measures.services import ValueEntry
-from measures.validation import value_errors
+from measures.returns.rows import ReturnRow
+from measures.returns.services import ValueEntry
+from measures.returns.validation import value_errors
 
 # Figures are stored with 4 decimal places in at most 18 digits (Value.value).
 MAX_DIGITS = 18
 DECIMAL_PLACES = 4
 
 
-def plain_number(number: Decimal | None) -> str:
-    """Return a stored figure as a person would type it: "12", not "12.0000"."""
-    if number is None:
-        return ""
-    return format(number.normalize(), "f")
+def figure_text(number: Decimal | None) -> str:
+    """Return a stored figure for a form field: as typed ("12"), blank when there is none."""
+    return plain_number(number) or ""
 
 
 class FigureField(forms.DecimalField):
@@ -58,7 +56,7 @@ class FigureField(forms.DecimalField):
 
     def prepare_value(self, value):
         if isinstance(value, Decimal):
-            return plain_number(value)
+            return figure_text(value)
         return super().prepare_value(value)
 
 

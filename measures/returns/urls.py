@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from measures import views
+from measures.returns import views
 
 app_name = "returns"
 

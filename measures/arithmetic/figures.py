@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from measures.periods import Month, Period
+from measures.arithmetic.periods import Month, Period
 
 __all__ = [
     "AGGREGATIONS",

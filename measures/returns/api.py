@@ -30,11 +30,17 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from measures import access, services
+from measures.arithmetic.periods import Period, PeriodError, parse_period
 from measures.models import ApprovedLocked, Return, ReturnEvent
-from measures.periods import Period, PeriodError, parse_period
-from measures.returns import ReturnRow, progress, return_headline_map, return_priorities, row_key
-from measures.returns import return_rows as rows_of
+from measures.returns import services, workflow
+from measures.returns.rows import (
+    ReturnRow,
+    progress,
+    return_headline_map,
+    return_priorities,
+    row_key,
+)
+from measures.returns.rows import return_rows as rows_of
 
 NON_FIELD_ERRORS = api_settings.NON_FIELD_ERRORS_KEY
 
@@ -191,7 +197,7 @@ class ReturnDetailSerializer(ReturnSummarySerializer):
     )
     def get_actions(self, ret: Return) -> list[str]:
         user = self.context["request"].user
-        return [action for action in ACTIONS if access.can(user, action, ret)]
+        return [action for action in ACTIONS if workflow.can(user, action, ret)]
 
 
 ERRORS = inline_serializer(
@@ -397,7 +403,7 @@ class ReturnList(generics.ListAPIView):
     serializer_class = ReturnSummarySerializer
 
     def get_queryset(self) -> QuerySet[Return]:
-        qs = access.returns_visible_to(self.request.user).order_by(
+        qs = workflow.returns_visible_to(self.request.user).order_by(
             "-reporting_period__end", "reporting_period__plan__code", "department__code", "pk"
         )
         params = self.request.query_params
@@ -420,7 +426,7 @@ class ReturnList(generics.ListAPIView):
 
 
 def _detail(request: Request, return_id: int) -> Response:
-    ret = access.return_for(request.user, return_id)
+    ret = workflow.return_for(request.user, return_id)
     return Response(ReturnDetailSerializer(ret, context={"request": request}).data)
 
 
@@ -449,7 +455,7 @@ class ReturnAction(APIView):
         raise NotImplementedError
 
     def post(self, request: Request, pk: int) -> Response:
-        ret = access.return_for(request.user, pk)
+        ret = workflow.return_for(request.user, pk)
         data: dict = {}
         if self.request_serializer is not None:
             serializer = self.request_serializer(data=request.data)
@@ -464,7 +470,7 @@ class ReturnAction(APIView):
             return _conflict(str(exc), "conflict", changes=exc.changes)
         except (services.ReturnLocked, ApprovedLocked) as exc:
             return _conflict(str(exc), "locked")
-        except access.WrongState as exc:
+        except workflow.WrongState as exc:
             # Allowed for this person, but not in the return's current state: a conflict
             # with the resource's state, like a locked return, not a missing permission.
             return _conflict(str(exc), "state")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from measures.spc import xmr_limits
+from measures.arithmetic.spc import xmr_limits
 
 NON_NEGATIVE_UNITS = {"count", "days", "years", "gbp", "kg", "rate"}
 LARGE_CHANGE = Decimal("0.5")

@@ -6,9 +6,8 @@ import time
 
 from celery import shared_task
 from django.conf import settings
-from django.utils import timezone
 
-from measures import recompute, services
+from measures.engine import recompute
 
 # Retried with back-off on any error: every task here is safe to run again.
 RETRY = {"autoretry_for": (Exception,), "max_retries": 3, "retry_backoff": 10}
@@ -35,15 +34,3 @@ def recompute_pending_task(self) -> int:
 def recompute_all_task(self) -> int:
     """Recompute every derived figure (nightly)."""
     return recompute.recompute_run(None, task_id=self.request.id or "").rows
-
-
-@shared_task(acks_late=True, **RETRY)
-def send_return_reminders_task() -> int:
-    """E-mail reminders for returns due within 3 days and overdue ones (once a day each)."""
-    return services.return_reminders_send(today=timezone.localdate())
-
-
-@shared_task(acks_late=True, **RETRY)
-def open_due_reporting_periods_task() -> int:
-    """Open the quarter that has just ended, for every plan, if nobody has yet."""
-    return len(services.reporting_period_open_due(today=timezone.localdate()))

@@ -14,10 +14,10 @@ from decimal import Decimal
 from django.db.models import Q
 
 from measures.access import Reader
+from measures.arithmetic.periods import Period
 from measures.models import Headline, Measure, Priority, Return, Value
-from measures.periods import Period
+from measures.returns.validation import value_warnings
 from measures.selectors import series_for
-from measures.validation import value_warnings
 
 HISTORY_MONTHS = 24
 

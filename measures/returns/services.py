@@ -24,7 +24,10 @@ from django.http import Http404
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
-from measures import access, notifications
+from measures import access
+from measures.arithmetic.formatting import plain_number
+from measures.arithmetic.periods import Month, Period
+from measures.engine.marks import recompute_mark
 from measures.models import (
     Area,
     Department,
@@ -39,9 +42,8 @@ from measures.models import (
     Target,
     Value,
 )
-from measures.periods import Month, Period
-from measures.recompute import recompute_mark
-from measures.returns import (
+from measures.returns import notifications, workflow
+from measures.returns.rows import (
     ReturnRow,
     return_headline_map,
     return_headlines,
@@ -51,7 +53,7 @@ from measures.returns import (
     return_values,
     row_key,
 )
-from measures.validation import value_errors
+from measures.returns.validation import value_errors
 
 
 class WorkflowError(Exception):
@@ -111,13 +113,6 @@ def _audited(obj, actor, reason: str) -> None:
     """Set who and why simple-history records with the next save or delete of `obj`."""
     obj._history_user = actor
     obj._change_reason = reason
-
-
-def _plain(number: Decimal | None) -> str | None:
-    if number is None:
-        return None
-    # -0 is stored as 0 (and PostgreSQL's numeric has no negative zero): say 0.
-    return "0" if number == 0 else format(number.normalize(), "f")
 
 
 # --- reporting periods ----------------------------------------------------------------------
@@ -215,7 +210,7 @@ def _check_version(ret: Return, version: int) -> None:
         who = event.actor.get_username() if event.actor else "the system"
         when = timezone.localtime(event.at).strftime("%d %b %Y %H:%M")
         if event.changes:
-            changes += [f"{who} ({when}): {_describe(c)}" for c in event.changes]
+            changes += [f"{who} ({when}): {change_text(c)}" for c in event.changes]
         else:
             changes.append(f"{who} ({when}): {event.get_kind_display().lower()}")
     raise ReturnConflict(
@@ -225,10 +220,11 @@ def _check_version(ret: Return, version: int) -> None:
     )
 
 
-def _describe(change: dict) -> str:
+def change_text(change: dict) -> str:
+    """Return a recorded change of a return in words: "Assaults, Oct 2022 value: 11 → 14"."""
     old = change.get("old") if change.get("old") is not None else "(blank)"
     new = change.get("new") if change.get("new") is not None else "(blank)"
-    return f"{change['label']} {change.get('field', 'value')} {old} → {new}"
+    return f"{change.get('label', '')} {change.get('field', 'value')}: {old} → {new}"
 
 
 def return_save(
@@ -242,14 +238,14 @@ def return_save(
     """Save draft figures and headlines; refuse a stale version or a locked return."""
     entries = list(entries)
     with transaction.atomic():
-        ret = access.return_for(actor, return_id, action="view", for_update=True)
+        ret = workflow.return_for(actor, return_id, action="view", for_update=True)
         if not ret.is_editable:
             raise ReturnLocked(
                 f"This return is {ret.get_status_display().lower()}; its figures are locked"
                 + (" until it is reopened." if ret.status == Return.Status.APPROVED else ".")
             )
-        if not access.can(actor, "edit", ret):
-            raise PermissionDenied(access.refusal_reason(actor, "edit", ret))
+        if not workflow.can(actor, "edit", ret):
+            raise PermissionDenied(workflow.refusal_reason(actor, "edit", ret))
         _check_version(ret, version)
         rows = {row.key: row for row in return_rows(ret, with_context=False)}
         errors = _entry_errors(entries, rows)
@@ -293,7 +289,7 @@ def _entry_errors(entries: list[ValueEntry], rows: dict[str, ReturnRow]) -> dict
         stored = row.value
         if stored is not None and stored.is_approved and _differs(stored, entry):
             errors.setdefault(entry.key, []).append(
-                f"{measure.name}, {row.period.label} is approved ({_plain(stored.value)}); "
+                f"{measure.name}, {row.period.label} is approved ({plain_number(stored.value)}); "
                 "a reviewer must reopen the return before it can change"
             )
             continue
@@ -380,7 +376,7 @@ def _figure_change(measure: Measure, period: Period, label: str, field: str, old
 
     def text(value):
         if isinstance(value, Decimal):
-            return _plain(value)
+            return plain_number(value)
         return value if value not in ("",) else None
 
     return {
@@ -398,7 +394,7 @@ def _record_save(ret: Return, actor, *, changes: list[dict], reason: str = "") -
     """Record changed figures in the return: a new version, back to draft, a saved event.
 
     The saved event names whoever made the change, which is what keeps them from approving
-    the return (access.editors_of), whichever door the change came in by.
+    the return (workflow.editors_of), whichever door the change came in by.
     """
     from_status = ret.status
     ret.version += 1
@@ -806,7 +802,7 @@ def _set_status(ret: Return, status: str, *, actor, reason: str, unlock: bool = 
 
 def return_submit(*, return_id: int, actor, version: int | None = None) -> Return:
     with transaction.atomic():
-        ret = access.return_for(actor, return_id, action="submit", for_update=True)
+        ret = workflow.return_for(actor, return_id, action="submit", for_update=True)
         if version is not None:
             _check_version(ret, version)
         problems = submission_problems(ret)
@@ -825,7 +821,7 @@ def return_submit(*, return_id: int, actor, version: int | None = None) -> Retur
 
 def _decide(*, return_id, actor, action, status, value_status, kind, reason="") -> Return:
     with transaction.atomic():
-        ret = access.return_for(actor, return_id, action=action, for_update=True)
+        ret = workflow.return_for(actor, return_id, action=action, for_update=True)
         if action != "approve" and not reason.strip():
             raise ReturnInvalid({"reason": ["Give a reason: the lead will see it."]})
         from_status = ret.status

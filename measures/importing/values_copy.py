@@ -28,14 +28,15 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from measures import services
-from measures.importers import (
-    _FIGURE_RE,
+from measures.arithmetic.periods import PeriodError, parse_period
+from measures.engine.marks import recompute_mark
+from measures.importing.rules import (
     FIGURE_DECIMALS,
+    FIGURE_RE,
     MAX_FIGURE,
     MAX_FILE_BYTES,
     ImportSummary,
-    _check_header,
+    check_header,
 )
 from measures.models import (
     Area,
@@ -45,18 +46,17 @@ from measures.models import (
     Return,
     Value,
 )
-from measures.periods import PeriodError, parse_period
-from measures.recompute import recompute_mark
-from measures.validation import NON_NEGATIVE_UNITS
+from measures.returns import services
+from measures.returns.validation import NON_NEGATIVE_UNITS
 
 # What str.strip() removes: every character for which str.isspace() is true (none is above
 # U+3000). PostgreSQL's btrim() removes only spaces unless it is told which characters.
 PYTHON_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 ASCII_WHITESPACE = "".join(c for c in PYTHON_WHITESPACE if c.isascii())
 
-# `_figure` accepts exactly the text this matches (the digit is checked separately); an
+# `parse_figure` accepts exactly the text this matches (the digit is checked separately); an
 # exponent can never match it, so no exponent check is needed to know a figure is good.
-FIGURE_PATTERN = f"^(?:{_FIGURE_RE.pattern})$"
+FIGURE_PATTERN = f"^(?:{FIGURE_RE.pattern})$"
 
 # Python's csv module and COPY agree on a line whose every quote opens or closes a whole
 # field, with "" for a quote inside one. They differ elsewhere: COPY toggles quoting at a
@@ -118,7 +118,7 @@ def values_import_copy(
     plain = _plain_csv(path)
     if plain is None:
         return None
-    columns, errors = _check_header(1, plain.header)
+    columns, errors = check_header(1, plain.header)
     if errors:
         return None
     try:
@@ -287,8 +287,8 @@ _WRITES = f"({_CHANGED} OR (%(approve)s AND v.status <> %(status)s))"
 def figure_sql(text: str) -> str:
     """Return SQL for the figure the text expression `text` writes, NULL if it is not one.
 
-    As `_figure`: the text matches _FIGURE_RE (%(figure)s is FIGURE_PATTERN) and has a digit.
-    The only texts _FIGURE_RE matches without a digit are the six named here; and digits with
+    As `parse_figure`: the text matches FIGURE_RE (%(figure)s is FIGURE_PATTERN) and has a digit.
+    The only texts FIGURE_RE matches without a digit are the six named here; and digits with
     at most one point always match it, which spares most cells the regular expression.
     Magnitude and decimal places are checked with the other rules (_ROW_OK).
     """
@@ -301,7 +301,7 @@ def figure_sql(text: str) -> str:
 
 
 def formula_sql(text: str) -> str:
-    """Return SQL for whether a spreadsheet would take the text for a formula (_is_formula):
+    """Return SQL for whether a spreadsheet would take the text for a formula (is_formula):
     = or @ first (61, 64), or + or - first (43, 45) in anything but a plain number."""
     return (
         f"(ascii({text}) IN (61, 64) OR (ascii({text}) IN (43, 45) "
@@ -414,7 +414,7 @@ def _stage(cursor, plain: _PlainCsv, *, columns: dict[str, int], tables: dict[st
     cursor.execute("ANALYZE import_row")
 
 
-# A row passes every check of _parse_value_row, _figure and value_errors. coalesce(…, false)
+# A row passes every check of _parse_value_row, parse_figure and value_errors. coalesce(…, false)
 # because a check on a NULL (an unknown measure's unit) must count as failed, not unknown.
 _ROW_OK = """coalesce(
     NOT formula AND NOT stray

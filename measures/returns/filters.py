@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import django_filters
 
-from measures import access
 from measures.models import Department, ReportingPeriod, Return
+from measures.returns import workflow
 
 
 def _visible_returns(request):
-    return access.returns_visible_to(request.user if request is not None else None)
+    return workflow.returns_visible_to(request.user if request is not None else None)
 
 
 def reporting_periods(request):

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from measures.figures import UNITS
+from measures.arithmetic.figures import UNITS
 
-__all__ = ["MISSING", "format_change_pct", "format_change_pp", "format_value", "round_half_up"]
+__all__ = [
+    "MISSING",
+    "format_change_pct",
+    "format_change_pp",
+    "format_value",
+    "plain_number",
+    "round_half_up",
+]
 
 # A missing figure prints as an en dash, as in the seed's tables.
 MISSING = "\u2013"
@@ -69,3 +76,13 @@ def format_change_pp(pp: Decimal | None) -> str:
     if pp is None:
         return NOT_APPLICABLE
     return f"{_signed(pp)} pp"
+
+
+def plain_number(number: Decimal | None) -> str | None:
+    """Return a stored figure as a person would type it: "12", not "12.0000" (None as None).
+
+    -0 is stored as 0 (PostgreSQL's numeric has no negative zero), so it is written 0.
+    """
+    if number is None:
+        return None
+    return "0" if number == 0 else format(number.normalize(), "f")

@@ -1,6 +1,6 @@
 """Pages of the returns workflow (SPEC §5, §7): lists, the return form, review and periods.
 
-Each view fetches the return through `measures.access.return_for`, validates with a form,
+Each view fetches the return through `measures.returns.workflow.return_for`, validates with a form,
 calls one service and redirects. Nothing here decides who may do what: the access module
 does, and the templates only show the `can_*` answers passed to them.
 """
@@ -23,19 +23,26 @@ from django.views.decorators.http import require_http_methods
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin, SingleTableView
 
-from measures import access, services
-from measures.filters import ReturnFilter
-from measures.formatting import MISSING, format_value
-from measures.forms import ReasonForm, ReportingPeriodForm, ReturnForm, RowFields, plain_number
+from measures import access
+from measures.arithmetic.formatting import MISSING, format_value
 from measures.models import Measure, ReportingPeriod, Return, ReturnEvent
-from measures.returns import (
+from measures.returns import services, workflow
+from measures.returns.filters import ReturnFilter
+from measures.returns.forms import (
+    ReasonForm,
+    ReportingPeriodForm,
+    ReturnForm,
+    RowFields,
+    figure_text,
+)
+from measures.returns.progress import ReturnTable, ReviewQueueTable, is_overdue
+from measures.returns.rows import (
     ReturnRow,
     progress,
     return_headline_map,
     return_priorities,
     return_rows,
 )
-from measures.tables import ReturnTable, ReviewQueueTable, is_overdue
 from pcp.security import note_refusal
 
 STATUS_LABELS = dict(Return.Status.choices)
@@ -79,13 +86,13 @@ class ReturnListView(LoginRequiredMixin, SingleTableMixin, FilterView):
 
     def get_queryset(self):
         user = self.request.user
-        access.require_returns_access(user)
-        return access.returns_visible_to(user)
+        workflow.require_returns_access(user)
+        return workflow.returns_visible_to(user)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        context["page_title"] = "Returns" if access.sees_all_returns(user) else "My returns"
+        context["page_title"] = "Returns" if workflow.sees_all_returns(user) else "My returns"
         context["can_open_periods"] = access.may_administer(user)
         return context
 
@@ -99,10 +106,10 @@ class ReviewQueueView(LoginRequiredMixin, SingleTableView):
 
     def get_queryset(self):
         user = self.request.user
-        if not access.sees_all_returns(user):
+        if not workflow.sees_all_returns(user):
             raise PermissionDenied("Only reviewers and admins have a review queue.")
         return (
-            access.returns_visible_to(user)
+            workflow.returns_visible_to(user)
             .filter(status=Return.Status.SUBMITTED)
             .select_related("submitted_by")
             .order_by("submitted_at", "pk")
@@ -157,22 +164,16 @@ def _lines(rows: list[ReturnRow], form: ReturnForm | None) -> list[ReturnLine]:
             ReturnLine(
                 row=row,
                 value=_figure(stored.value if stored else None, measure),
-                numerator=plain_number(stored.numerator) if stored else "",
-                denominator=plain_number(stored.denominator) if stored else "",
+                numerator=figure_text(stored.numerator) if stored else "",
+                denominator=figure_text(stored.denominator) if stored else "",
                 previous=_figure(row.previous, measure),
                 same_period_last_year=_figure(row.same_period_last_year, measure),
                 rolling_twelve=_figure(row.rolling_twelve, measure) if adds_up else MISSING,
-                rolling_before=plain_number(row.rolling_before) if adds_up else "",
+                rolling_before=figure_text(row.rolling_before) if adds_up else "",
                 fields=form.fields_of(row) if form is not None else None,
             )
         )
     return lines
-
-
-def _change_text(change: dict) -> str:
-    old = change.get("old") if change.get("old") is not None else "(blank)"
-    new = change.get("new") if change.get("new") is not None else "(blank)"
-    return f"{change.get('label', '')} {change.get('field', 'value')}: {old} → {new}"
 
 
 def _history(ret: Return) -> list[HistoryEntry]:
@@ -182,7 +183,7 @@ def _history(ret: Return) -> list[HistoryEntry]:
             who=event.actor.get_username() if event.actor else "the system",
             from_status=STATUS_LABELS.get(event.from_status, event.from_status),
             to_status=STATUS_LABELS.get(event.to_status, event.to_status),
-            changes=[_change_text(c) for c in event.changes or []],
+            changes=[services.change_text(c) for c in event.changes or []],
         )
         for event in ret.events.select_related("actor").order_by("at", "pk")
     ]
@@ -213,13 +214,13 @@ def _render_return(
     """Render the return: its form when the person may edit it, else a read-only page."""
     user = request.user
     rows = rows if rows is not None else return_rows(ret)
-    can_edit = access.can(user, "edit", ret)
+    can_edit = workflow.can(user, "edit", ret)
     if can_edit and form is None:
         form = _return_form(ret, rows)
     if not can_edit:
         form = None
-    can_approve = access.can(user, "approve", ret)
-    can_send_back = access.can(user, "send_back", ret)
+    can_approve = workflow.can(user, "approve", ret)
+    can_send_back = workflow.can(user, "send_back", ret)
     history = _history(ret)
     decisions = [
         h
@@ -253,16 +254,16 @@ def _render_return(
             "error_links": error_links,
             "summary_intro": summary_intro if form is not None and form.errors else "",
             "can_edit": can_edit,
-            "can_submit": access.can(user, "submit", ret),
+            "can_submit": workflow.can(user, "submit", ret),
             "can_approve": can_approve,
             # A reviewer who may return it but not approve it is told why (four-eyes).
             "approve_refusal": (
-                access.refusal_reason(user, "approve", ret)
+                workflow.refusal_reason(user, "approve", ret)
                 if can_send_back and not can_approve
                 else ""
             ),
             "can_send_back": can_send_back,
-            "can_reopen": access.can(user, "reopen", ret),
+            "can_reopen": workflow.can(user, "reopen", ret),
             "send_back_form": send_back_form,
             "reopen_form": reopen_form,
         },
@@ -276,11 +277,11 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Show a return; its lead saves figures (and may submit) by posting the form here."""
     if request.method == "POST":
         return _return_save(request, pk)
-    return _render_return(request, access.return_for(request.user, pk, action="view"))
+    return _render_return(request, workflow.return_for(request.user, pk, action="view"))
 
 
 def _return_save(request: HttpRequest, pk: int) -> HttpResponse:
-    ret = access.return_for(request.user, pk, action="edit")
+    ret = workflow.return_for(request.user, pk, action="edit")
     rows = return_rows(ret)
     form = _return_form(ret, rows, data=request.POST)
     if not form.is_valid():
@@ -302,7 +303,7 @@ def _return_save(request: HttpRequest, pk: int) -> HttpResponse:
             services.return_submit(return_id=ret.pk, actor=request.user, version=version)
     except services.ReturnConflict as exc:
         # Show what is stored now, so the lead sees the other person's figures first.
-        ret = access.return_for(request.user, pk, action="view")
+        ret = workflow.return_for(request.user, pk, action="view")
         return _render_return(request, ret, conflict=exc.changes, status=409)
     except services.ReturnInvalid as exc:
         intro = "Nothing was saved. Correct the figures below and try again."
@@ -312,7 +313,7 @@ def _return_save(request: HttpRequest, pk: int) -> HttpResponse:
             # The draft was saved; only the submission was refused. Keep what was typed,
             # at the new version, and show the problems beside the figures.
             intro = "Your changes were saved as a draft, but the return was not submitted."
-            ret = access.return_for(request.user, pk, action="view")
+            ret = workflow.return_for(request.user, pk, action="view")
             rows = return_rows(ret)
             data = request.POST.copy()
             data["version"] = str(ret.version)
@@ -341,7 +342,7 @@ def _return_save(request: HttpRequest, pk: int) -> HttpResponse:
 @returns_page
 def return_submit(request: HttpRequest, pk: int) -> HttpResponse:
     """Submit the return as stored (the form's "Save and submit" also saves first)."""
-    ret = access.return_for(request.user, pk, action="submit")
+    ret = workflow.return_for(request.user, pk, action="submit")
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     version = request.POST.get("version", "")
@@ -384,7 +385,7 @@ def _stored_as_data(form: ReturnForm) -> dict[str, str]:
 
 @returns_page
 def return_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    ret = access.return_for(request.user, pk, action="approve")
+    ret = workflow.return_for(request.user, pk, action="approve")
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     try:
@@ -397,7 +398,7 @@ def return_approve(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _decide_with_reason(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    ret = access.return_for(request.user, pk, action=action)
+    ret = workflow.return_for(request.user, pk, action=action)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     form = ReasonForm(request.POST, action=action)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from measures.models import Measure, Return, Value
-from measures.returns import is_required, slots
+from measures.returns.rows import is_required, slots
 
 STATUS_BADGE = '<span class="status status-{0}">{1}</span>'
 
@@ -21,7 +21,7 @@ STATUS_BADGE = '<span class="status status-{0}">{1}</span>'
 def progress_by_return(returns: Iterable[Return]) -> dict[int, tuple[int, int]]:
     """Return (required rows filled, required rows) of each return, in two queries.
 
-    It counts what `measures.returns.progress(return_rows(ret))` counts, without reading
+    It counts what `measures.returns.rows.progress(return_rows(ret))` counts, without reading
     each return's rows (and their history) one return at a time.
     """
     returns = list(returns)

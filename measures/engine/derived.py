@@ -5,7 +5,7 @@ per scope that computes every month's rolling twelve months, financial year to d
 same windows a year earlier, changes, directions, coverage, the comparison with the plan
 baseline and XmR limits and run signals with window functions, then a merge of the result
 into the table. Nothing is computed one value at a time, so the cost is the
-database's own. The arithmetic is that of `measures.figures` (tests compare the two).
+database's own. The arithmetic is that of `measures.arithmetic.figures` (tests compare the two).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 from django.utils import timezone
 
+from measures.arithmetic.spc import RUN_LENGTH, TREND_LENGTH, XMR_CONSTANT
 from measures.models import DerivedFigure
-from measures.spc import RUN_LENGTH, TREND_LENGTH, XMR_CONSTANT
 
 SPC_WINDOW = 24  # months of history the limits for a month are drawn from
 TRAILING_MONTHS = 11  # rows kept after a series' last value: where 12-month windows still hold it

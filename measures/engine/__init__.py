@@ -1,0 +1,9 @@
+"""The derived-figures engine (SPEC §6): what keeps the materialised figures current.
+
+`derived` computes every derived row (rolling 12 months, year to date, SPC, plan baseline) in
+SQL; `marks` records that a measure's figures are stale, in the transaction that made them
+so, and enqueues the recompute after commit; `tasks` are the Celery tasks; `recompute` runs
+a recompute, clears its marks and records the outcome.
+
+Imports run one way: marks -> tasks -> recompute -> derived.
+"""
