@@ -25,11 +25,12 @@ MANAGERS = {"objects", "history", "_default_manager", "_base_manager"}
 ALLOWED = {
     "measures/selectors.py": "the door itself: every read is for a Reader",
     "measures/access.py": "the Reader's own filters",
-    "measures/services.py": "the door for writes",
-    "measures/importers.py": "writes (imports), checked and audited",
-    "measures/importers_sql.py": "writes (imports by COPY), checked and audited",
-    "measures/returns.py": "a return's own rows, shown only to those who may see the return",
-    "measures/tables.py": "progress counts of returns, shown only to those who may see them",
+    "measures/returns/services.py": "the door for writes",
+    "measures/importing/values.py": "writes (imports), checked and audited",
+    "measures/importing/values_copy.py": "writes (imports by COPY), checked and audited",
+    "measures/importing/headlines.py": "writes (headline imports), checked and audited",
+    "measures/returns/rows.py": "a return's own rows, shown only to those who may see the return",
+    "measures/returns/progress.py": "returns' progress counts, shown to those who may see them",
     "measures/admin.py": "the admin site, for admins (who see every figure); writes via services",
 }
 
