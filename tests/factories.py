@@ -68,3 +68,50 @@ def published_seed_report(actor):
 
     plan = Plan.objects.get(code="pcp-2021-25")
     return report_publish(plan=plan, period=parse_period("2022/23-Q3"), actor=actor)
+
+
+def return_in_state(state: str, *, lead, reviewer, figures=(12, 13, 14), quarter="2022/23-Q3"):
+    """Return department A's return of the small plan's quarter, walked through the
+    services to `state`: draft (figures saved), submitted, returned, approved or reopened.
+    Opens the quarter first if it is not open yet."""
+    from measures.arithmetic.periods import Period, parse_period
+    from measures.models import Plan, Return
+    from measures.returns import services
+
+    period = parse_period(quarter)
+    ret = Return.objects.filter(
+        department__code="dept-a", reporting_period__start=period.start.first_day
+    ).first()
+    if ret is None:
+        from datetime import date
+
+        services.reporting_period_open(
+            plan=Plan.objects.get(code="test-plan"), period=period, deadline=date(2023, 1, 20)
+        )
+        ret = Return.objects.get(
+            department__code="dept-a", reporting_period__start=period.start.first_day
+        )
+    entries = [
+        services.ValueEntry("t-assaults", Period.month(month), Decimal(figure))
+        for month, figure in zip(period.months, figures, strict=True)
+    ]
+    ret = services.return_save(return_id=ret.pk, version=ret.version, entries=entries, actor=lead)
+    steps = {
+        "draft": [],
+        "submitted": ["submit"],
+        "returned": ["submit", "send_back"],
+        "approved": ["submit", "approve"],
+        "reopened": ["submit", "approve", "reopen"],
+    }
+    assert state in steps, f"no such state: {state}"
+    for step in steps[state]:
+        if step == "submit":
+            ret = services.return_submit(return_id=ret.pk, actor=lead)
+        elif step == "approve":
+            ret = services.return_approve(return_id=ret.pk, actor=reviewer)
+        elif step == "send_back":
+            ret = services.return_send_back(return_id=ret.pk, actor=reviewer, reason="check Nov")
+        else:
+            ret = services.return_reopen(return_id=ret.pk, actor=reviewer, reason="revise Dec")
+    assert ret.status == state
+    return ret

@@ -16,6 +16,7 @@ from measures.engine import derived as engine
 from measures.models import Area, Headline, Measure, Plan, Return, ReturnEvent, Value
 from measures.returns import services
 from measures.returns.rows import row_key
+from tests.factories import return_in_state
 
 QUARTER = "2022/23-Q3"
 OCT, NOV, DEC = (row_key("t-assaults", parse_period(m)) for m in ("2022-10", "2022-11", "2022-12"))
@@ -66,14 +67,7 @@ def stored(code: str, month: str) -> Value | None:
 
 
 def approved_return_of_alice(alice, charlie) -> Return:
-    ret = return_of("dept-a")
-    entries = [
-        services.ValueEntry("t-assaults", parse_period(month), Decimal(figure))
-        for month, figure in (("2022-10", 12), ("2022-11", 13), ("2022-12", 14))
-    ]
-    ret = services.return_save(return_id=ret.pk, version=ret.version, entries=entries, actor=alice)
-    services.return_submit(return_id=ret.pk, actor=alice)
-    return services.return_approve(return_id=ret.pk, actor=charlie)
+    return return_in_state("approved", lead=alice, reviewer=charlie)
 
 
 # --- the whole journey ------------------------------------------------------------------------
