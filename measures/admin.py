@@ -329,7 +329,14 @@ class MeasureAdmin(HistoryAdmin):
         ),
         ("Reporting", {"fields": ["frequency", "data_lag_months", "owner", "source"]}),
         ("Report tables", {"fields": ["year_to_date_table", "monthly_table", "scorecard_group"]}),
+        ("Key Headlines", {"fields": ["aliases"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        # Through the service: a change to the measure's arithmetic marks it for recompute.
+        services.measure_save(
+            measure=obj, actor=request.user, changed=form.changed_data if change else ["unit"]
+        )
 
 
 class TargetForm(forms.ModelForm):

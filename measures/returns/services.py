@@ -751,6 +751,34 @@ def target_delete(*, target_id: int, actor, reason: str = "") -> None:
         recompute_mark([target.measure_id])
 
 
+# Fields of a measure its derived figures depend on (its arithmetic, its windows, who owns
+# its drafts): changing one marks the measure for recompute.
+FIGURE_DEFINING_FIELDS = (
+    "priority",
+    "unit",
+    "rate_per",
+    "aggregation",
+    "polarity",
+    "decimals",
+    "frequency",
+    "data_lag_months",
+    "owner",
+)
+
+
+def measure_save(*, measure: Measure, actor, changed: Iterable[str], reason: str = "") -> Measure:
+    """Save an admin's change to a measure, recorded; mark it for recompute when a field its
+    derived figures depend on changed."""
+    access.require_admin(actor)
+    with transaction.atomic():
+        measure.full_clean()
+        _audited(measure, actor, reason.strip() or "changed in the admin")
+        measure.save()
+        if set(changed) & set(FIGURE_DEFINING_FIELDS):
+            recompute_mark([measure.pk])
+    return measure
+
+
 # --- transitions ------------------------------------------------------------------------------
 
 
@@ -936,6 +964,7 @@ __all__ = [
     "figure_changes",
     "headline_correct",
     "headline_lock_reason",
+    "measure_save",
     "reporting_period_open",
     "reporting_period_open_due",
     "return_approve",

@@ -386,3 +386,40 @@ def test_a_headline_import_into_a_draft_return_is_recorded_and_approving_one_is_
     event = last_event(Return.objects.get(pk=return_a.pk))
     assert (event.actor, event.reason) == (admin_user, "from the briefing")
     assert event.changes[0]["new"] == "Assaults fell by 4%."
+
+
+def test_an_admin_change_to_a_measure_s_arithmetic_marks_it_for_recompute(small_plan, admin_user):
+    from django.test import Client
+
+    from measures.models import Measure, PendingRecompute
+
+    measure = Measure.objects.get(code="t-assaults")
+    PendingRecompute.objects.all().delete()
+    client = Client()
+    client.force_login(admin_user)
+    url = f"/admin/measures/measure/{measure.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {
+        name: form[name].value() if form[name].value() is not None else "" for name in form.fields
+    }
+    data.update(
+        {
+            "aliases": "[]",
+            "targets-TOTAL_FORMS": "0",
+            "targets-INITIAL_FORMS": "0",
+            "name": "Assaults (renamed)",
+        }
+    )
+    data = {k: v for k, v in data.items() if v is not False}
+
+    client.post(url, data)
+    measure.refresh_from_db()
+    assert measure.name == "Assaults (renamed)"
+    assert not PendingRecompute.objects.filter(measure=measure).exists()
+
+    data.update({"polarity": "higher_is_better"})
+    client.post(url, data)
+    measure.refresh_from_db()
+    assert measure.polarity == "higher_is_better"
+    assert PendingRecompute.objects.filter(measure=measure).exists()
+    assert measure.history.first().history_user == admin_user
