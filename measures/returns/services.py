@@ -828,87 +828,66 @@ def _set_status(ret: Return, status: str, *, actor, reason: str, unlock: bool = 
             )
 
 
-def return_submit(*, return_id: int, actor, version: int | None = None) -> Return:
-    with transaction.atomic():
-        ret = workflow.return_for(actor, return_id, action="submit", for_update=True)
-        if version is not None:
-            _check_version(ret, version)
-        problems = submission_problems(ret)
-        if problems:
-            raise ReturnInvalid(problems)
-        from_status = ret.status
-        ret.status = Return.Status.SUBMITTED
-        ret.version += 1
-        ret.submitted_at, ret.submitted_by = timezone.now(), actor
-        ret.save(update_fields=["status", "version", "submitted_at", "submitted_by", "updated_at"])
-        _set_status(ret, Value.Status.SUBMITTED, actor=actor, reason=f"return {ret.pk} submitted")
-        _event(ret, ReturnEvent.Kind.SUBMITTED, actor, from_status=from_status)
-        transaction.on_commit(lambda: notifications.return_submitted(ret))
-    return ret
-
-
-def _decide(*, return_id, actor, action, status, value_status, kind, reason="") -> Return:
+def _transition(*, return_id: int, actor, action: str, reason: str = "", version=None):
+    """Take a workflow action on a return, as `workflow.WORKFLOW` declares it: check who and
+    which state, move the return and its figures to their new states, stamp and record it."""
+    step = workflow.WORKFLOW[action]
+    assert step.to_state and step.values_become and step.event, f"{action} moves nothing"
     with transaction.atomic():
         ret = workflow.return_for(actor, return_id, action=action, for_update=True)
-        if action != "approve" and not reason.strip():
+        if version is not None:
+            _check_version(ret, version)
+        if step.reason_required and not reason.strip():
             raise ReturnInvalid({"reason": ["Give a reason: the lead will see it."]})
+        if action == "submit":
+            problems = submission_problems(ret)
+            if problems:
+                raise ReturnInvalid(problems)
         from_status = ret.status
-        ret.status = status
+        ret.status = step.to_state
         ret.version += 1
-        ret.decided_at, ret.decided_by = timezone.now(), actor
-        ret.save(update_fields=["status", "version", "decided_at", "decided_by", "updated_at"])
+        stamped = [f"{step.stamp}_at", f"{step.stamp}_by"] if step.stamp else []
+        for name in stamped:
+            setattr(ret, name, timezone.now() if name.endswith("_at") else actor)
+        ret.save(update_fields=["status", "version", *stamped, "updated_at"])
+        kind: str = step.event
         _set_status(
             ret,
-            value_status,
+            step.values_become,
             actor=actor,
             reason=f"return {ret.pk} {kind}",
-            unlock=kind == ReturnEvent.Kind.REOPENED,
+            unlock=step.unlocks,
         )
         _event(ret, kind, actor, from_status=from_status, reason=reason.strip())
-        if kind in (ReturnEvent.Kind.APPROVED, ReturnEvent.Kind.REOPENED):
+        if step.changes_approved:
             # Approved-only figures change both ways; marked in this transaction, so the
             # recompute cannot be lost even if enqueueing it after commit fails.
             recompute_mark(m.pk for m in return_measures(ret))
-        transaction.on_commit(lambda: notifications.return_decided(ret, kind, reason.strip()))
+        if action == "submit":
+            transaction.on_commit(lambda: notifications.return_submitted(ret))
+        else:
+            transaction.on_commit(lambda: notifications.return_decided(ret, kind, reason.strip()))
     return ret
+
+
+def return_submit(*, return_id: int, actor, version: int | None = None) -> Return:
+    """Submit a return for review: every required figure entered, every warning explained."""
+    return _transition(return_id=return_id, actor=actor, action="submit", version=version)
 
 
 def return_approve(*, return_id: int, actor) -> Return:
     """Approve a submitted return (never by someone who entered or submitted its figures)."""
-    return _decide(
-        return_id=return_id,
-        actor=actor,
-        action="approve",
-        status=Return.Status.APPROVED,
-        value_status=Value.Status.APPROVED,
-        kind=ReturnEvent.Kind.APPROVED,
-    )
+    return _transition(return_id=return_id, actor=actor, action="approve")
 
 
 def return_send_back(*, return_id: int, actor, reason: str) -> Return:
     """Return a submitted return to its lead for changes, with a reason."""
-    return _decide(
-        return_id=return_id,
-        actor=actor,
-        action="send_back",
-        status=Return.Status.RETURNED,
-        value_status=Value.Status.DRAFT,
-        kind=ReturnEvent.Kind.RETURNED,
-        reason=reason,
-    )
+    return _transition(return_id=return_id, actor=actor, action="send_back", reason=reason)
 
 
 def return_reopen(*, return_id: int, actor, reason: str) -> Return:
     """Reopen an approved return so its figures can be revised, with a reason."""
-    return _decide(
-        return_id=return_id,
-        actor=actor,
-        action="reopen",
-        status=Return.Status.REOPENED,
-        value_status=Value.Status.DRAFT,
-        kind=ReturnEvent.Kind.REOPENED,
-        reason=reason,
-    )
+    return _transition(return_id=return_id, actor=actor, action="reopen", reason=reason)
 
 
 def _reminder(ret: Return, *, overdue: bool):

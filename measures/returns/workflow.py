@@ -43,6 +43,12 @@ class Action:
     wrong_state: str = "You may not do that."
     # Undoes an approval: approved figures in the return go back to draft with the rest.
     unlocks: bool = False
+    # The event recorded in the return's history, and which of its stamps the action sets
+    # ("submitted": submitted_at/by; "decided": decided_at/by).
+    event: str | None = None
+    stamp: str | None = None
+    # Whether approved figures change, so the derived figures must be recomputed.
+    changes_approved: bool = False
 
     @property
     def verb(self) -> str:
@@ -79,6 +85,8 @@ WORKFLOW: dict[str, Action] = {
             to_state=Status.SUBMITTED,
             values_become=ReviewStatus.SUBMITTED,
             wrong_state=_LOCKED,
+            event=ReturnEvent.Kind.SUBMITTED,
+            stamp="submitted",
         ),
         Action(
             "approve",
@@ -88,6 +96,9 @@ WORKFLOW: dict[str, Action] = {
             values_become=ReviewStatus.APPROVED,
             four_eyes=True,
             wrong_state=_NOT_SUBMITTED,
+            event=ReturnEvent.Kind.APPROVED,
+            stamp="decided",
+            changes_approved=True,
         ),
         Action(
             "send_back",
@@ -97,6 +108,8 @@ WORKFLOW: dict[str, Action] = {
             values_become=ReviewStatus.DRAFT,
             reason_required=True,
             wrong_state=_NOT_SUBMITTED,
+            event=ReturnEvent.Kind.RETURNED,
+            stamp="decided",
         ),
         Action(
             "reopen",
@@ -107,6 +120,9 @@ WORKFLOW: dict[str, Action] = {
             reason_required=True,
             wrong_state="Only an approved return can be reopened.",
             unlocks=True,
+            event=ReturnEvent.Kind.REOPENED,
+            stamp="decided",
+            changes_approved=True,
         ),
     )
 }
