@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from measures import services as catalogue
 from measures.arithmetic.periods import Month, Period
 from measures.models import (
     ApprovedLocked,
@@ -288,7 +289,7 @@ class TargetInline(admin.TabularInline):
     """A measure's targets, read-only here: each is written on its own page (TargetAdmin).
 
     An editable inline would save targets as the measure's formset, around
-    services.target_save; the link to each target's page keeps one door for target writes.
+    catalogue.target_save; the link to each target's page keeps one door for target writes.
     """
 
     model = Target
@@ -334,7 +335,7 @@ class MeasureAdmin(HistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         # Through the service: a change to the measure's arithmetic marks it for recompute.
-        services.measure_save(
+        catalogue.measure_save(
             measure=obj, actor=request.user, changed=form.changed_data if change else ["unit"]
         )
 
@@ -365,7 +366,7 @@ class TargetForm(forms.ModelForm):
 
 @admin.register(Target)
 class TargetAdmin(ServiceWrittenAdmin):
-    """Targets are written through services.target_save, which marks the measure for
+    """Targets are written through catalogue.target_save, which marks the measure for
     recompute (target statuses are derived figures)."""
 
     form = TargetForm
@@ -374,16 +375,16 @@ class TargetAdmin(ServiceWrittenAdmin):
     list_select_related = ["measure", "area"]
 
     def save_model(self, request, obj, form, change):
-        services.target_save(
+        catalogue.target_save(
             target=obj, actor=request.user, reason=form.cleaned_data.get("reason", "")
         )
 
     def delete_model(self, request, obj):
-        services.target_delete(target_id=obj.pk, actor=request.user)
+        catalogue.target_delete(target_id=obj.pk, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         for target_id in queryset.values_list("pk", flat=True):
-            services.target_delete(target_id=target_id, actor=request.user)
+            catalogue.target_delete(target_id=target_id, actor=request.user)
 
 
 @admin.register(Value)

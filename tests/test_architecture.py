@@ -105,7 +105,9 @@ ALLOWED_IMPORTS = {
         "measures.engine",
         "pcp.security",
     },
+    "measures.services": {"measures.models", "measures.access", "measures.engine"},
     "measures.importing": {
+        "measures.services",
         "measures.models",
         "measures.arithmetic",
         "measures.engine",

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import models, transaction
 
+from measures import services as catalogue
 from measures.arithmetic.periods import Period, PeriodError, parse_period
 from measures.importing.rules import ImportSummary, parse_decimal
 from measures.models import (
@@ -20,7 +21,6 @@ from measures.models import (
     Priority,
     Target,
 )
-from measures.returns import services
 
 # --- plan definitions ------------------------------------------------------------------------
 
@@ -304,4 +304,4 @@ def _plan_import(root: _Reader, summary: ImportSummary) -> None:
 
 def _target_save(target: Target, changed: list[str] | None) -> None:
     # Through the service, so a changed target marks its measure for recompute.
-    services.target_save(target=target, actor=None)
+    catalogue.target_save(target=target, actor=None)

@@ -39,7 +39,6 @@ from measures.models import (
     Return,
     ReturnEvent,
     ReviewStatus,
-    Target,
     Value,
 )
 from measures.returns import notifications, workflow
@@ -706,79 +705,6 @@ def returns_record_import(
     return recorded
 
 
-# --- targets ----------------------------------------------------------------------------------
-
-
-def target_save(*, target: Target, actor, reason: str = "") -> Target:
-    """Create or change a target, validated and recorded; mark its measure for recompute.
-
-    `actor` None is a management command run by an operator (the plan import).
-    """
-    if actor is not None:
-        access.require_admin(actor)
-    with transaction.atomic():
-        measure_ids = {target.measure_id}
-        if target.pk is not None:
-            previous = (
-                Target.objects.select_for_update()
-                .filter(pk=target.pk)
-                .values_list("measure_id", flat=True)
-                .first()
-            )
-            if previous is not None:
-                measure_ids.add(previous)  # a target moved to another measure
-        target.full_clean()
-        target._history_user = actor  # type: ignore[attr-defined]
-        if reason.strip():
-            target._change_reason = reason.strip()  # type: ignore[attr-defined]
-        target.save()
-        # Target statuses are derived figures: approved ones change too.
-        recompute_mark(measure_ids)
-    return target
-
-
-def target_delete(*, target_id: int, actor, reason: str = "") -> None:
-    """Delete a target, recorded in its history; mark its measure for recompute."""
-    access.require_admin(actor)
-    with transaction.atomic():
-        target = Target.objects.select_for_update().filter(pk=target_id).first()
-        if target is None:
-            return
-        target._history_user = actor  # type: ignore[attr-defined]
-        if reason.strip():
-            target._change_reason = reason.strip()  # type: ignore[attr-defined]
-        target.delete()
-        recompute_mark([target.measure_id])
-
-
-# Fields of a measure its derived figures depend on (its arithmetic, its windows, who owns
-# its drafts): changing one marks the measure for recompute.
-FIGURE_DEFINING_FIELDS = (
-    "priority",
-    "unit",
-    "rate_per",
-    "aggregation",
-    "polarity",
-    "decimals",
-    "frequency",
-    "data_lag_months",
-    "owner",
-)
-
-
-def measure_save(*, measure: Measure, actor, changed: Iterable[str], reason: str = "") -> Measure:
-    """Save an admin's change to a measure, recorded; mark it for recompute when a field its
-    derived figures depend on changed."""
-    access.require_admin(actor)
-    with transaction.atomic():
-        measure.full_clean()
-        _audited(measure, actor, reason.strip() or "changed in the admin")
-        measure.save()
-        if set(changed) & set(FIGURE_DEFINING_FIELDS):
-            recompute_mark([measure.pk])
-    return measure
-
-
 # --- transitions ------------------------------------------------------------------------------
 
 
@@ -943,7 +869,6 @@ __all__ = [
     "figure_changes",
     "headline_correct",
     "headline_lock_reason",
-    "measure_save",
     "reporting_period_open",
     "reporting_period_open_due",
     "return_approve",
@@ -956,8 +881,6 @@ __all__ = [
     "returns_holding_value",
     "returns_record_import",
     "submission_problems",
-    "target_delete",
-    "target_save",
     "value_correct",
     "value_lock_reason",
 ]

@@ -17,6 +17,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 
+from measures import services as catalogue
 from measures.arithmetic.periods import parse_period
 from measures.importing import values_copy as importers_sql
 from measures.importing.headlines import headlines_import
@@ -223,10 +224,10 @@ def test_saving_a_target_is_for_admins_and_marks_its_measure_for_recompute(
     target = Target.objects.get()
     target.tolerance = Decimal(2)
     with pytest.raises(PermissionDenied):
-        services.target_save(target=target, actor=charlie)
+        catalogue.target_save(target=target, actor=charlie)
     PendingRecompute.objects.all().delete()
 
-    services.target_save(target=target, actor=admin_user, reason="agreed at board")
+    catalogue.target_save(target=target, actor=admin_user, reason="agreed at board")
 
     target.refresh_from_db()
     assert target.tolerance == 2
@@ -239,7 +240,7 @@ def test_saving_a_target_is_for_admins_and_marks_its_measure_for_recompute(
 def test_deleting_a_target_marks_its_measure_for_recompute(small_plan, admin_user):
     target = Target.objects.get()
     PendingRecompute.objects.all().delete()
-    services.target_delete(target_id=target.pk, actor=admin_user)
+    catalogue.target_delete(target_id=target.pk, actor=admin_user)
     assert not Target.objects.exists()
     assert PendingRecompute.objects.get().measure_id == target.measure_id
 
