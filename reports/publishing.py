@@ -122,8 +122,8 @@ def unapproved_figures(built: BuiltReport) -> list[Problem]:
         problems.append(
             Problem(
                 "provisional",
-                f"{title}: {measure.name} has provisional figures ({shown}), not yet "
-                "approved — the report leaves them out; approve its return first",
+                f"{title}: {measure.name} is provisional — approve its return first "
+                f"({shown} not yet approved; the report leaves them out)",
             )
         )
     return problems
