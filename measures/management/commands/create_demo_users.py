@@ -30,6 +30,8 @@ class Command(BaseCommand):
                 role=role,
                 department_codes=codes,
                 password=DEMO_PASSWORD,
+                # So a newcomer sees the notifications in the console under `make run`.
+                email=f"{username}@example.org",
                 validate=False,
             )
             extra = f" departments {', '.join(codes)}" if codes else ""
