@@ -131,12 +131,16 @@ def test_a_lead_cannot_approve_or_send_back_her_own_departments_return(client, a
     assert ret.status == Return.Status.SUBMITTED
 
 
-def test_the_navigation_links_to_returns_and_the_review_queue(client, alice):
+def test_the_navigation_links_a_lead_to_returns_and_a_reviewer_to_the_review_queue(
+    client, alice, charlie
+):
     client.force_login(alice)
-
     page = client.get(reverse("home")).content.decode()
 
     assert f'href="{reverse("returns:list")}"' in page
+    assert f'href="{reverse("returns:review-queue")}"' not in page
+    client.force_login(charlie)
+    page = client.get(reverse("home")).content.decode()
     assert f'href="{reverse("returns:review-queue")}"' in page
 
 
