@@ -53,6 +53,7 @@ from measures.returns.rows import (
     row_key,
 )
 from measures.returns.validation import value_errors
+from measures.selectors import reporting_area
 
 
 class WorkflowError(Exception):
@@ -132,7 +133,7 @@ def reporting_period_open(
     if actor is not None:
         access.require_admin(actor)
     if area is None:
-        area = Area.objects.filter(kind=Area.Kind.FORCE).order_by("pk").first()
+        area = reporting_area()
         if area is None:
             raise WorkflowError("The plan has no force area to report on; add one first.")
     with transaction.atomic():
