@@ -247,7 +247,7 @@ class ReportingPeriodForm(forms.Form):
     plan = forms.ModelChoiceField(queryset=Plan.objects.all(), empty_label=None)
     period = forms.CharField(
         label="Period",
-        help_text="In SPEC notation, e.g. 2023/24-Q1 (a financial quarter) or 2023-04.",
+        help_text="A financial quarter such as 2023/24-Q1, or a month such as 2023-04.",
         max_length=40,
     )
     deadline = forms.DateField(
