@@ -93,11 +93,55 @@ def small_plan(db):
     plan_import(data=SMALL_PLAN)
 
 
+# The rows `load_demo` writes, captured the first time it runs in a session (SQLite only).
+_DEMO_ROWS: dict[str, tuple[list[str], list[tuple]]] = {}
+
+
+def _rows(cursor, table: str) -> tuple[list[str], list[tuple]]:
+    cursor.execute(f'SELECT * FROM "{table}"')
+    return [c[0] for c in cursor.description], [tuple(row) for row in cursor.fetchall()]
+
+
+def _load_demo() -> None:
+    """Run `load_demo`; on SQLite, run it once and then insert the rows it wrote.
+
+    Loading the demo (importers, workflow, recompute) takes seconds and a dozen modules need
+    it. The rows are the same every time, so after the first load they are inserted as
+    they are (foreign keys are checked at commit). On PostgreSQL the demo is always loaded
+    for real: its sequences and the COPY path are part of what the suite tests there.
+    """
+    from django.db import connection
+
+    def load():
+        call_command("load_demo", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    if connection.vendor != "sqlite":
+        load()
+        return
+    tables = connection.introspection.table_names()
+    if _DEMO_ROWS:
+        with connection.cursor() as cursor:
+            for table, (columns, rows) in _DEMO_ROWS.items():
+                names = ", ".join(f'"{c}"' for c in columns)
+                marks = ", ".join(["%s"] * len(columns))
+                cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
+        return
+    with connection.cursor() as cursor:
+        before = {table: set(_rows(cursor, table)[1]) for table in tables}
+    load()
+    with connection.cursor() as cursor:
+        for table in tables:
+            columns, rows = _rows(cursor, table)
+            new = [row for row in rows if row not in before[table]]
+            if new:
+                _DEMO_ROWS[table] = (columns, new)
+
+
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
     """Load the seed report once per module, rolled back when the module ends."""
     with django_db_blocker.unblock(), transaction.atomic():
-        call_command("load_demo", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+        _load_demo()
         yield
         transaction.set_rollback(True)
 
