@@ -40,7 +40,7 @@ def cell_text(cell: Any, number_format: str | None = None) -> str:
             return str(cell)
         if number_format and "%" in number_format:
             # Shown as 70.2%: give the text the person sees, which the value check refuses.
-            return f"{(number * 100).normalize():f}%"
+            return f"{plain_number(number * 100)}%"
         return plain_number(number) or ""
     return str(cell).strip()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+from measures.arithmetic.formatting import plain_number
 from measures.arithmetic.spc import xmr_limits
 
 NON_NEGATIVE_UNITS = {"count", "days", "years", "gbp", "kg", "rate"}
@@ -76,5 +77,5 @@ def value_warnings(
     ):
         if base and abs(value - base) / abs(base) > LARGE_CHANGE:
             pct = (value - base) / abs(base) * 100
-            warnings.append(f"{pct:+.0f}% against the {name} ({base.normalize():f})")
+            warnings.append(f"{pct:+.0f}% against the {name} ({plain_number(base)})")
     return warnings
