@@ -244,3 +244,20 @@ def test_the_action_urls_answer_only_post(client, alice, charlie, quarter):
 
     assert response.status_code == 405
     assert status_of(ret) == Return.Status.SUBMITTED
+
+
+def test_a_reviewer_reads_key_headlines_as_the_report_renders_them(
+    client, alice, charlie, quarter
+):
+    ret = return_of("dept-a")
+    client.force_login(alice)
+    text = "Assaults **fell** by a third.\n- fewer at night <script>x</script>\n- fewer in town"
+    save(client, ret, "submit", **alice_figures(), **{"headline-violence": text})
+
+    client.force_login(charlie)
+    review = client.get(detail(ret)).content.decode()
+
+    assert "Assaults <strong>fell</strong> by a third." in review
+    assert "<li>fewer at night &lt;script&gt;x&lt;/script&gt;</li><li>fewer in town</li>" in review
+    shown = review.split('<div class="headline">')[1].split("</div>")[0]
+    assert "**" not in shown and "- fewer" not in shown
