@@ -161,6 +161,9 @@ class Measure(models.Model):
     class Frequency(models.TextChoices):
         MONTHLY = "monthly", "Monthly"
         QUARTERLY = "quarterly", "Quarterly"
+        # Figures that arrive with a periodic external release (the criminal-justice data):
+        # each return asks for the 12 months to the quarter end its data lag makes due.
+        RELEASE = "release", "Periodic release (12 months to each quarter end)"
 
     priority = models.ForeignKey(Priority, on_delete=models.PROTECT, related_name="measures")
     code = models.SlugField(max_length=80, unique=True)
@@ -341,6 +344,12 @@ class Value(LockedWhenApproved):
     denominator = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
     note = models.TextField(blank=True)
     source = models.CharField(max_length=200, blank=True)
+    released_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="For a figure from a periodic release: the first day of the month the "
+        "source published it (\"Data was updated in February 2023…\").",
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
@@ -390,6 +399,54 @@ class Value(LockedWhenApproved):
     @property
     def is_approved(self) -> bool:
         return self.status == self.Status.APPROVED
+
+
+class UnavailableFigure(LockedWhenApproved):
+    """A figure a return asked for that its lead marked not available, with the reason.
+
+    It is reviewed, approved and locked with its return like a value. The figure itself may
+    arrive later: the next reporting period's return asks for it again as a late figure,
+    and the gap stays on record (tables footnote it until the figure is approved).
+    """
+
+    Status = ReviewStatus
+
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="unavailable")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    start = models.DateField()
+    end = models.DateField()
+    reason = models.TextField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["measure", "area", "start", "end"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure", "area", "start", "end"],
+                name="unavailable_one_per_measure_area_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(start__lte=F("end")), name="unavailable_period_ordered"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="unavailable_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measure.code} {self.period.label}: not available"
+
+    @property
+    def period(self) -> Period:
+        return _month_period(self.start, self.end)
 
 
 class Headline(LockedWhenApproved):
@@ -457,6 +514,13 @@ class ReportingPeriod(models.Model):
     )
     start = models.DateField()
     end = models.DateField()
+    asks_from = models.DateField(
+        help_text=(
+            "First day of the first month whose figures fall due in this period: the month "
+            "after the previous reporting period (or the start, for the first). A figure is "
+            "asked for by the period its month end plus its data lag falls in."
+        ),
+    )
     deadline = models.DateField()
     opened_at = models.DateTimeField(auto_now_add=True)
     opened_by = models.ForeignKey(
@@ -478,6 +542,9 @@ class ReportingPeriod(models.Model):
             models.CheckConstraint(
                 condition=Q(start__lte=F("end")), name="reporting_period_ordered"
             ),
+            models.CheckConstraint(
+                condition=Q(asks_from__lte=F("start")), name="reporting_period_asks_from_start"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -486,6 +553,11 @@ class ReportingPeriod(models.Model):
     @property
     def period(self) -> Period:
         return _month_period(self.start, self.end)
+
+    @property
+    def due_window(self) -> Period:
+        """The months whose figures fall due in this period (month end + data lag)."""
+        return Period.range(Month.from_date(self.asks_from), Month.from_date(self.end))
 
 
 class Return(models.Model):

@@ -17,7 +17,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from measures.arithmetic.formatting import plain_number
-from measures.arithmetic.periods import Period, PeriodError, parse_period
+from measures.arithmetic.periods import Month, Period, PeriodError, parse_period
 from measures.engine.marks import recompute_mark
 from measures.importing.files import read_rows
 from measures.importing.rules import (
@@ -32,9 +32,11 @@ from measures.models import (
     Area,
     Measure,
     Return,
+    UnavailableFigure,
     Value,
 )
 from measures.returns import services
+from measures.returns.rows import due_month, due_span
 from measures.returns.validation import value_errors
 
 
@@ -340,22 +342,43 @@ def _stored_period(period: Period) -> Period:
 class _ReturnsHolding:
     """The returns whose rows the imported figures fall in (returns.return_values, inverted).
 
-    Found in one query, matched to the rows in memory, and then exactly those are locked
-    (and read again, so their states are the ones the lock holds).
+    Found in one query, matched to the rows in memory by the month each figure falls due
+    (returns.rows.due_month), and then exactly those are locked (and read again, so their
+    states are the ones the lock holds).
     """
 
     def __init__(self, rows: list[_ParsedRow]):
         self._by_key: dict[tuple[int, int, int], list[Return]] = {}
-        if not rows:
+        self._unavailable: set[tuple[int, int, Any, Any]] = set()
+        self._windows: set[tuple[int, Any, Any]] = set()
+        spans = [due_span(r.measure, r.period) for r in rows]
+        if not spans:
             return
+        self._unavailable = set(
+            UnavailableFigure.objects.filter(
+                measure_id__in={r.measure.pk for r in rows},
+                area_id__in={r.area.pk for r in rows},
+            ).values_list("measure_id", "area_id", "start", "end")
+        )
         candidates = Return.objects.select_related("department", "reporting_period").filter(
             department_id__in={r.measure.owner_id for r in rows},
             reporting_period__plan_id__in={r.measure.priority.plan_id for r in rows},
             reporting_period__area_id__in={r.area.pk for r in rows},
-            reporting_period__start__lte=max(r.period.end.first_day for r in rows),
-            reporting_period__end__gte=min(r.period.start.first_day for r in rows),
+            reporting_period__end__gte=min(span.end for span in spans).first_day,
         )
+        if not self._unavailable:
+            # A figure marked not available is asked for by the period after, so only
+            # without any may the later periods be left out.
+            candidates = candidates.filter(
+                reporting_period__asks_from__lte=max(span.start for span in spans).first_day
+            )
         self._index(candidates)
+        # The due windows of the reporting periods, kept to find where a gap was marked.
+        self._windows = {
+            (r.reporting_period.plan_id, r.reporting_period.asks_from, r.reporting_period.end)
+            for found in self._by_key.values()
+            for r in found
+        }
         held = {ret.pk for row in rows for ret in self.of(row)}
         self._by_key = {}
         if held:
@@ -373,11 +396,21 @@ class _ReturnsHolding:
 
     def of(self, row: _ParsedRow) -> list[Return]:
         key = (row.measure.owner_id, row.measure.priority.plan_id, row.area.pk)
-        start, end = row.period.start.first_day, row.period.end.first_day
+        candidates = self._by_key.get(key, [])
+        stored = (row.measure.pk, row.area.pk, row.period.start.first_day, row.period.end.first_day)
+        due = due_month(row.measure, row.period)
+        if due is not None and stored in self._unavailable:
+            plan_id, day = row.measure.priority.plan_id, due.first_day
+            ends = [e for p, a, e in self._windows if p == plan_id and a <= day <= e]
+            if ends:
+                after = Month.from_date(ends[0]).shift(1).first_day
+                return [r for r in candidates if r.reporting_period.asks_from == after]
+        span = due_span(row.measure, row.period)
+        first, last = span.start.first_day, span.end.first_day
         return [
-            ret
-            for ret in self._by_key.get(key, [])
-            if ret.reporting_period.start <= start and end <= ret.reporting_period.end
+            r
+            for r in candidates
+            if r.reporting_period.asks_from <= first and last <= r.reporting_period.end
         ]
 
 

@@ -44,6 +44,7 @@ from measures.models import (
     Priority,
     ReportingPeriod,
     Return,
+    UnavailableFigure,
     Value,
 )
 from measures.returns import services
@@ -196,6 +197,7 @@ def _import(
         "priority": Priority._meta.db_table,
         "reporting": ReportingPeriod._meta.db_table,
         "return": Return._meta.db_table,
+        "unavailable": UnavailableFigure._meta.db_table,
     }
     status = Value.Status.APPROVED if approve else Value.Status.DRAFT
     with connection.cursor() as cursor:
@@ -263,14 +265,20 @@ _KEY = (
 
 def _return_rows(tables: dict[str, str]) -> str:
     """Return a FROM clause of the rows r of the file that fall in a return ret, as
-    returns.return_values says which stored values belong to a return."""
+    returns.return_values says which stored values belong to a return: the months the
+    figure covers fall due (plus the data lag; a release's at its end) in the reporting
+    period's due window (returns.rows.due_span). Figures marked not available are left to
+    the row-by-row import (_check_against_stored)."""
+    lag = "make_interval(months => m.data_lag_months)"
+    first = f"""(CASE WHEN m.frequency = '{Measure.Frequency.RELEASE}'
+                 THEN r."end" ELSE r.start END + {lag})::date"""
     return f"""
     FROM {tables["return"]} ret
     JOIN {tables["reporting"]} rp ON rp.id = ret.reporting_period_id
     JOIN {tables["priority"]} p ON p.plan_id = rp.plan_id
     JOIN {tables["measure"]} m ON m.priority_id = p.id AND m.owner_id = ret.department_id
     JOIN import_row r ON r.measure_id = m.id AND r.area_id = rp.area_id
-         AND rp.start <= r.start AND r."end" <= rp."end"
+         AND rp.asks_from <= {first} AND (r."end" + {lag})::date <= rp."end"
     """
 
 
@@ -477,7 +485,8 @@ def _check_against_stored(cursor, *, tables: dict[str, str], status: str, approv
         SELECT
           EXISTS (
             SELECT 1 FROM import_row r JOIN {tables["value"]} v ON {_KEY}
-            WHERE v.status = %(approved)s AND {_CHANGED}),
+            WHERE v.status = %(approved)s AND {_CHANGED})
+          OR EXISTS (SELECT 1 FROM import_row r JOIN {tables["unavailable"]} v ON {_KEY}),
           EXISTS (
             SELECT 1 {_return_rows(tables)}
             LEFT JOIN {tables["value"]} v ON {_KEY}

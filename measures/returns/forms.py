@@ -2,7 +2,9 @@
 
 The return form is built from the return's rows (`measures.returns.rows.return_rows`), so its
 fields are exactly the figures the return owes: `value-<row key>`, `numerator-<row key>`
-and `denominator-<row key>` for rates, `note-<row key>`, and `headline-<priority code>`.
+and `denominator-<row key>` for rates, `note-<row key>`, `unavailable-<row key>` (why the
+figure is not available), `released-<row key>` for a periodic release's figures, and
+`headline-<priority code>`.
 The rules a figure must meet (SPEC §5) live in `measures.returns.validation` and are applied by
 the save service; this form only turns typed text into numbers.
 """
@@ -16,7 +18,7 @@ from decimal import Decimal
 from django import forms
 
 from measures.arithmetic.formatting import plain_number, round_half_up
-from measures.arithmetic.periods import Period, PeriodError, parse_period
+from measures.arithmetic.periods import Month, Period, PeriodError, parse_month, parse_period
 from measures.models import Area, Headline, Plan, Priority
 from measures.returns.rows import ReturnRow
 from measures.returns.services import ValueEntry
@@ -68,10 +70,31 @@ class RowFields:
     note: forms.BoundField
     numerator: forms.BoundField | None = None
     denominator: forms.BoundField | None = None
+    unavailable: forms.BoundField | None = None
+    released: forms.BoundField | None = None
 
 
 def field_name(part: str, key: str) -> str:
     return f"{part}-{key}"
+
+
+class MonthField(forms.CharField):
+    """A month typed as 2023-02 (SPEC §3)."""
+
+    def to_python(self, value):
+        text = super().to_python(value).strip()
+        if not text:
+            return None
+        try:
+            return parse_month(text)
+        except PeriodError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def has_changed(self, initial, data) -> bool:
+        try:
+            return self.to_python(initial or "") != self.to_python(data)
+        except forms.ValidationError:
+            return True
 
 
 class ReturnForm(forms.Form):
@@ -128,6 +151,23 @@ class ReturnForm(forms.Form):
             initial=stored.note if stored else "",
             widget=forms.Textarea(attrs={"rows": 2, "cols": 24}),
         )
+        if row.carried is None:
+            self.fields[field_name("unavailable", row.key)] = forms.CharField(
+                label=f"{label}: not available because",
+                required=False,
+                initial=row.unavailable.reason if row.unavailable else "",
+                help_text="Leave the figure blank and say why; it is asked for again next "
+                "quarter as a late figure.",
+                widget=forms.TextInput(attrs={"size": 24, "autocomplete": "off"}),
+            )
+        if row.is_release:
+            released = stored.released_on if stored else None
+            self.fields[field_name("released", row.key)] = MonthField(
+                label=f"{label}: published in",
+                required=False,
+                initial=Month.from_date(released).iso if released else "",
+                help_text="The month the source published the figure, e.g. 2023-02.",
+            )
 
     def clean(self):
         cleaned = super().clean()
@@ -167,11 +207,14 @@ class ReturnForm(forms.Form):
 
     def fields_of(self, row: ReturnRow) -> RowFields:
         key = row.key
+        optional = {
+            part: self[field_name(part, key)] if field_name(part, key) in self.fields else None
+            for part in ("numerator", "denominator", "unavailable", "released")
+        }
         return RowFields(
             value=self[field_name("value", key)],
             note=self[field_name("note", key)],
-            numerator=self[field_name("numerator", key)] if row.is_ratio else None,
-            denominator=self[field_name("denominator", key)] if row.is_ratio else None,
+            **optional,
         )
 
     def headline_fields(self) -> list[tuple[Priority, forms.BoundField]]:
@@ -193,6 +236,8 @@ class ReturnForm(forms.Form):
                 numerator=cleaned.get(field_name("numerator", row.key)),
                 denominator=cleaned.get(field_name("denominator", row.key)),
                 note=cleaned.get(field_name("note", row.key), ""),
+                unavailable=cleaned.get(field_name("unavailable", row.key)),
+                released=cleaned.get(field_name("released", row.key)),
             )
             for row in self.rows
         ]

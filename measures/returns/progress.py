@@ -12,17 +12,19 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html
 
-from measures.models import Measure, Return, Value
-from measures.returns.rows import is_required, slots
+from measures.arithmetic.periods import Period
+from measures.models import Measure, Return, UnavailableFigure, Value
+from measures.returns.rows import slots_due
 
 STATUS_BADGE = '<span class="status status-{0}">{1}</span>'
 
 
 def progress_by_return(returns: Iterable[Return]) -> dict[int, tuple[int, int]]:
-    """Return (required rows filled, required rows) of each return, in two queries.
+    """Return (required rows answered, required rows) of each return, in three queries.
 
     It counts what `measures.returns.rows.progress(return_rows(ret))` counts, without reading
-    each return's rows (and their history) one return at a time.
+    each return's rows (and their history) one return at a time: a row is answered by a
+    value or by a reason it is not available.
     """
     returns = list(returns)
     if not returns:
@@ -34,32 +36,38 @@ def progress_by_return(returns: Iterable[Return]) -> dict[int, tuple[int, int]]:
         priority__plan_id__in={rp.plan_id for rp in reporting_periods.values()},
     ).select_related("priority"):
         measures_of[(measure.owner_id, measure.priority.plan_id)].append(measure)
-    in_any_period = reduce(
-        or_,
-        (
-            Q(area_id=rp.area_id, start__gte=rp.start, end__lte=rp.end)
-            for rp in reporting_periods.values()
-        ),
-    )
-    measure_ids = [m.pk for ms in measures_of.values() for m in ms]
-    stored = set(
-        Value.objects.filter(in_any_period, measure_id__in=measure_ids).values_list(
-            "measure_id", "area_id", "start", "end"
+    wanted = {
+        ret.pk: [
+            (measure.pk, ret.reporting_period.area_id, slot)
+            for measure in measures_of[(ret.department_id, ret.reporting_period.plan_id)]
+            for slot in slots_due(measure, ret.reporting_period.due_window)
+        ]
+        for ret in returns
+    }
+    by_slot: dict[tuple[int, Period], set[int]] = defaultdict(set)
+    for rows in wanted.values():
+        for pk, area, slot in rows:
+            by_slot[(area, slot)].add(pk)
+    answered = set()
+    if by_slot:
+        in_any = reduce(
+            or_,
+            (
+                Q(measure_id__in=ids, area_id=area, start=s.start.first_day, end=s.end.first_day)
+                for (area, s), ids in by_slot.items()
+            ),
         )
-    )
-    result = {}
-    for ret in returns:
-        reporting = ret.reporting_period
-        filled = required = 0
-        for measure in measures_of[(ret.department_id, reporting.plan_id)]:
-            for slot in slots(measure, reporting.period):
-                if not is_required(measure, slot, reporting.period):
-                    continue
-                required += 1
-                key = (measure.pk, reporting.area_id, slot.start.first_day, slot.end.first_day)
-                filled += key in stored
-        result[ret.pk] = (filled, required)
-    return result
+        fields = ("measure_id", "area_id", "start", "end")
+        # A row is answered by its figure or by the reason it is not available.
+        answered |= set(Value.objects.filter(in_any).values_list(*fields))
+        answered |= set(UnavailableFigure.objects.filter(in_any).values_list(*fields))
+    return {
+        pk: (
+            sum((m, a, s.start.first_day, s.end.first_day) in answered for m, a, s in rows),
+            len(rows),
+        )
+        for pk, rows in wanted.items()
+    }
 
 
 def is_overdue(ret: Return) -> bool:

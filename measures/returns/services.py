@@ -20,6 +20,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
@@ -39,6 +40,7 @@ from measures.models import (
     Return,
     ReturnEvent,
     ReviewStatus,
+    UnavailableFigure,
     Value,
 )
 from measures.returns import notifications, workflow
@@ -49,7 +51,10 @@ from measures.returns.rows import (
     return_measures,
     return_priorities,
     return_rows,
+    return_slots,
+    return_unavailable,
     return_values,
+    returns_asking,
     row_key,
 )
 from measures.returns.validation import value_errors
@@ -64,12 +69,25 @@ class ReturnLocked(WorkflowError):
     pass
 
 
-class ReturnConflict(WorkflowError):
-    """Someone else saved the return since this form was loaded."""
+@dataclass(frozen=True)
+class OtherEdit:
+    """One change someone else made to a figure or headline since a version was read."""
 
-    def __init__(self, message: str, changes: list[str]):
+    who: str
+    change: dict  # as ReturnEvent.changes keeps it (see _figure_change)
+
+
+class ReturnConflict(WorkflowError):
+    """Someone else saved the return since this form was loaded.
+
+    `changes` says in words what happened since, event by event; `edits` are the figure
+    and headline changes among them, oldest first, so a form can mark each field.
+    """
+
+    def __init__(self, message: str, changes: list[str], edits: Iterable[OtherEdit] = ()):
         super().__init__(message)
         self.changes = changes
+        self.edits = list(edits)
 
 
 class ReturnInvalid(WorkflowError):
@@ -90,6 +108,10 @@ class ValueEntry:
     numerator: Decimal | None = None
     denominator: Decimal | None = None
     note: str = ""
+    # Why the figure is not available: None leaves what is stored alone, "" clears it.
+    unavailable: str | None = None
+    # For a figure of a periodic release, the month the source published it; None: unchanged.
+    released: Month | None = None
 
     @property
     def key(self) -> str:
@@ -141,8 +163,19 @@ def reporting_period_open(
             plan=plan,
             start=period.start.first_day,
             end=period.end.first_day,
-            defaults={"deadline": deadline, "area": area, "opened_by": actor},
+            defaults={
+                "deadline": deadline,
+                "area": area,
+                "opened_by": actor,
+                "asks_from": _asks_from(plan, period),
+            },
         )
+        if created:
+            # A period opened in a gap before a later one takes the months it covers from
+            # the later one's due window, so the windows still follow on from each other.
+            ReportingPeriod.objects.filter(
+                plan=plan, start__gt=reporting.end, asks_from__lte=reporting.end
+            ).update(asks_from=period.end.shift(1).first_day)
         if not created and reporting.deadline != deadline:
             # Opening an open period again with a new deadline moves the deadline.
             reporting.deadline = deadline
@@ -155,6 +188,17 @@ def reporting_period_open(
             ret = Return.objects.create(reporting_period=reporting, department=department)
             _event(ret, ReturnEvent.Kind.OPENED, actor, from_status="")
     return reporting
+
+
+def _asks_from(plan: Plan, period: Period) -> datetime.date:
+    """Return the first month whose figures a new reporting period asks for: the month after
+    the plan's previous reporting period (so late figures are asked for), or its start."""
+    before = ReportingPeriod.objects.filter(plan=plan, end__lt=period.start.first_day).aggregate(
+        end=Max("end")
+    )["end"]
+    if before is None:
+        return period.start.first_day
+    return min(Month.from_date(before).shift(1).first_day, period.start.first_day)
 
 
 def reporting_period_mark_approved(*, reporting: ReportingPeriod, reason: str) -> int:
@@ -205,18 +249,20 @@ def _check_version(ret: Return, version: int) -> None:
     events = ReturnEvent.objects.filter(return_obj=ret, version__gt=version).select_related(
         "actor"
     )
-    changes = []
-    for event in events:
+    changes, edits = [], []
+    for event in events.order_by("version", "pk"):
         who = event.actor.get_username() if event.actor else "the system"
         when = timezone.localtime(event.at).strftime("%d %b %Y %H:%M")
         if event.changes:
             changes += [f"{who} ({when}): {change_text(c)}" for c in event.changes]
+            edits += [OtherEdit(who=who, change=c) for c in event.changes]
         else:
             changes.append(f"{who} ({when}): {event.get_kind_display().lower()}")
     raise ReturnConflict(
-        "Someone else changed this return after you opened it. Nothing you typed was saved; "
-        "the latest figures are shown below — re-enter your changes.",
+        "Someone else changed this return after you opened it, so nothing was saved. "
+        "Check their changes, then try again.",
         changes,
+        edits,
     )
 
 
@@ -295,6 +341,9 @@ def _entry_errors(entries: list[ValueEntry], rows: dict[str, ReturnRow]) -> dict
             continue
         if entry.value is None and (entry.numerator is not None or entry.denominator is not None):
             errors.setdefault(entry.key, []).append("enter the value as well as its parts")
+        errors_of_gap = _unavailable_errors(row, entry)
+        if errors_of_gap:
+            errors.setdefault(entry.key, []).extend(errors_of_gap)
         problems = value_errors(
             unit=measure.unit,
             aggregation=measure.aggregation,
@@ -307,6 +356,26 @@ def _entry_errors(entries: list[ValueEntry], rows: dict[str, ReturnRow]) -> dict
         if problems:
             errors.setdefault(entry.key, []).extend(problems)
     return errors
+
+
+def _unavailable_errors(row: ReturnRow, entry: ValueEntry) -> list[str]:
+    """Return what is wrong with marking the row not available, or with its release month."""
+    problems = []
+    reason = (entry.unavailable or "").strip()
+    if reason and entry.value is not None:
+        problems.append("enter a figure or say why it is not available, not both")
+    if reason and row.carried is not None:
+        problems.append(
+            "it was marked not available in the last return; leave it blank if it still is"
+        )
+    if entry.released is not None and not row.is_release:
+        problems.append("only a figure from a periodic release has a release month")
+    if entry.released is not None and entry.released < row.period.end:
+        problems.append(
+            f"the release month ({entry.released.long_label}) is before the data it covers "
+            f"({row.period.label})"
+        )
+    return problems
 
 
 def _differs(stored: Value, entry: ValueEntry) -> bool:
@@ -332,6 +401,9 @@ def _write_values(ret, entries, rows, actor) -> list[dict]:
             "denominator": entry.denominator,
             "note": entry.note,
         }
+        changes += _write_unavailable(row, entry, label, area_id, actor, ret)
+        if entry.released is not None and row.is_release:
+            wanted["released_on"] = entry.released.first_day
         if stored is None and entry.value is None:
             continue
         if stored is not None and entry.value is None:
@@ -367,6 +439,32 @@ def _write_values(ret, entries, rows, actor) -> list[dict]:
     return changes
 
 
+def _write_unavailable(row: ReturnRow, entry: ValueEntry, label, area_id, actor, ret):
+    """Mark the row not available with the typed reason, change the reason, or clear it."""
+    if entry.unavailable is None or row.carried is not None:
+        return []
+    reason = entry.unavailable.strip()
+    gap = row.unavailable
+    old = gap.reason if gap else None
+    if (old or "") == reason:
+        return []
+    if not reason:
+        _audited(gap, actor, "cleared in return")
+        gap.delete()
+    else:
+        if gap is None:
+            gap = UnavailableFigure(
+                measure=row.measure,
+                area_id=area_id,
+                start=row.period.start.first_day,
+                end=row.period.end.first_day,
+            )
+        gap.reason, gap.status, gap.updated_by = reason, UnavailableFigure.Status.DRAFT, actor
+        _audited(gap, actor, f"return {ret.pk} saved")
+        gap.save()
+    return [_change(row, label, "not available", old, reason or None)]
+
+
 def _change(row: ReturnRow, label: str, field: str, old, new) -> dict:
     return _figure_change(row.measure, row.period, label, field, old, new)
 
@@ -377,6 +475,8 @@ def _figure_change(measure: Measure, period: Period, label: str, field: str, old
     def text(value):
         if isinstance(value, Decimal):
             return plain_number(value)
+        if isinstance(value, datetime.date):
+            return Month.from_date(value).long_label
         return value if value not in ("",) else None
 
     return {
@@ -455,16 +555,10 @@ def returns_holding_value(value: Value, *, lock: bool = False) -> list[Return]:
     """Return the returns whose rows include the stored value (returns.return_values, inverted).
 
     `value.measure.priority` should be loaded. Usually one return; none for a figure no
-    return asks for (a national figure, a month before the first reporting period).
+    return asks for (a national figure, a figure due before the first reporting period).
     """
-    measure = value.measure
-    qs = Return.objects.select_related("department", "reporting_period").filter(
-        department_id=measure.owner_id,
-        reporting_period__plan_id=measure.priority.plan_id,
-        reporting_period__area_id=value.area_id,
-        reporting_period__start__lte=value.start,
-        reporting_period__end__gte=value.end,
-    )
+    asking = returns_asking(value.measure, value.area_id, value.period)
+    qs = Return.objects.select_related("department", "reporting_period").filter(asking)
     if lock:
         qs = qs.select_for_update(of=("self",))
     return list(qs.order_by("pk"))
@@ -714,7 +808,7 @@ def submission_problems(ret: Return) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     for row in return_rows(ret):
         if row.value is None:
-            if row.required:
+            if row.required and row.unavailable is None:
                 problems.setdefault(row.key, []).append(
                     f"{row.measure.name}, {row.period.label}: enter a figure"
                 )
@@ -734,8 +828,14 @@ def _set_status(ret: Return, status: str, *, actor, reason: str, unlock: bool = 
     it was submitted, approved or reopened, and by whom.
     """
     now = timezone.now()
-    for model, fields in ((Value, ["status", "updated_at"]), (Headline, ["status", "updated_at"])):
-        query = return_values(ret) if model is Value else return_headlines(ret)
+    slots = return_slots(ret)
+    queries = {
+        Value: return_values(ret, slots),
+        UnavailableFigure: return_unavailable(ret, slots),
+        Headline: return_headlines(ret),
+    }
+    fields = ["status", "updated_at"]
+    for model, query in queries.items():
         rows_qs = model.objects.filter(query).exclude(status=status)
         if not unlock:
             # Figures already approved (an admin's bulk load) stay approved until a
@@ -761,9 +861,13 @@ def _transition(*, return_id: int, actor, action: str, reason: str = "", version
     step = workflow.WORKFLOW[action]
     assert step.to_state and step.values_become and step.event, f"{action} moves nothing"
     with transaction.atomic():
-        ret = workflow.return_for(actor, return_id, action=action, for_update=True)
+        ret = workflow.return_for(actor, return_id, for_update=True)
         if version is not None:
+            # Before the state: of two people who act on one return at once, the second
+            # hears what the first did ("alice: submitted"), not just that it is now
+            # submitted. The lock is held, so checking the action again reads the same row.
             _check_version(ret, version)
+        ret = workflow.return_for(actor, return_id, action=action)
         if step.reason_required and not reason.strip():
             raise ReturnInvalid({"reason": ["Give a reason: the lead will see it."]})
         if action == "submit":
@@ -802,9 +906,9 @@ def return_submit(*, return_id: int, actor, version: int | None = None) -> Retur
     return _transition(return_id=return_id, actor=actor, action="submit", version=version)
 
 
-def return_approve(*, return_id: int, actor) -> Return:
+def return_approve(*, return_id: int, actor, version: int | None = None) -> Return:
     """Approve a submitted return (never by someone who entered or submitted its figures)."""
-    return _transition(return_id=return_id, actor=actor, action="approve")
+    return _transition(return_id=return_id, actor=actor, action="approve", version=version)
 
 
 def return_send_back(*, return_id: int, actor, reason: str) -> Return:
@@ -862,6 +966,7 @@ def return_reminders_send(*, today: datetime.date) -> int:
 
 __all__ = [
     "FigureLocked",
+    "OtherEdit",
     "ReturnConflict",
     "ReturnInvalid",
     "ReturnLocked",

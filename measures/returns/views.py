@@ -37,6 +37,8 @@ from measures.returns.forms import (
 )
 from measures.returns.progress import ReturnTable, ReviewQueueTable, is_overdue
 from measures.returns.rows import (
+    GROUP_TITLES,
+    Group,
     ReturnRow,
     progress,
     return_headline_map,
@@ -176,6 +178,43 @@ def _lines(rows: list[ReturnRow], form: ReturnForm | None) -> list[ReturnLine]:
     return lines
 
 
+@dataclass
+class LineGroup:
+    """A part of the return page: the quarter's own figures, late figures, a release."""
+
+    key: str
+    title: str
+    intro: str
+    lines: list[ReturnLine]
+
+
+GROUP_INTROS = {
+    Group.QUARTER: "",
+    Group.LATE: (
+        "Months that were not yet due (their data lag) or not available when an earlier "
+        "return was made. They are checked, approved and locked like the quarter's own."
+    ),
+    Group.RELEASE: (
+        "Figures published in a periodic national release. Give the month the release came "
+        "out: the report's footnote names it."
+    ),
+}
+
+
+def _groups(ret: Return, lines: list[ReturnLine]) -> list[LineGroup]:
+    """Return the lines in the groups the page shows them in (rows come ordered by group)."""
+    groups: list[LineGroup] = []
+    for line in lines:
+        group = line.row.group
+        if not groups or groups[-1].key != group:
+            title = GROUP_TITLES[group]
+            if group == Group.QUARTER:
+                title = f"Figures for {ret.reporting_period.period.label}"
+            groups.append(LineGroup(key=group, title=title, intro=GROUP_INTROS[group], lines=[]))
+        groups[-1].lines.append(line)
+    return groups
+
+
 def _history(ret: Return) -> list[HistoryEntry]:
     return [
         HistoryEntry(
@@ -243,7 +282,7 @@ def _render_return(
             "page_title": f"Return: {ret.department.name}, {ret.reporting_period.period.label}",
             "ret": ret,
             "form": form,
-            "lines": _lines(rows, form),
+            "groups": _groups(ret, _lines(rows, form)),
             "headlines": [(p, headlines.get(p.pk)) for p in return_priorities(ret)],
             "history": history,
             "last_decision": decisions[-1] if decisions and ret.is_editable else None,

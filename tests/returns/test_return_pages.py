@@ -228,8 +228,9 @@ def test_the_returns_list_takes_the_same_number_of_queries_however_many_returns(
     assert page.content.decode().count("Open<span") == 10
     assert len(ten_returns) == len(two_returns)
     # Session, user with profile; count and page of returns; the period and department
-    # choices of the filters; measures and values for the progress column.
-    assert len(ten_returns) == 8
+    # choices of the filters; measures, values and not-available figures for the progress
+    # column.
+    assert len(ten_returns) == 9
 
 
 # --- the return form --------------------------------------------------------------------------
@@ -558,14 +559,24 @@ def test_the_submit_url_submits_a_complete_return_and_lists_problems_of_an_incom
     assert set(Value.objects.values_list("status", flat=True)) == {Value.Status.SUBMITTED}
 
 
-def test_a_month_within_the_measures_data_lag_may_be_left_blank(client, alice, quarter):
+def test_a_month_within_the_data_lag_is_asked_for_next_quarter_as_a_late_figure(
+    client, alice, quarter
+):
     Measure.objects.filter(code="t-assaults").update(data_lag_months=1)
     ret = return_of("dept-a")
     client.force_login(alice)
 
-    response = save(client, ret, "submit", **alice_figures(dec=""))
-
+    page = client.get(detail(ret)).content.decode()
+    # December falls due at the end of January: this return asks for September instead.
+    assert assaults("2022-12") not in page and assaults("2022-09") in page
+    response = save(client, ret, "submit", **{assaults("2022-09"): "9", **alice_figures()})
     assert response.status_code == 302
     ret.refresh_from_db()
     assert ret.status == Return.Status.SUBMITTED
-    assert "Not yet due (data lag)" in client.get(detail(ret)).content.decode()
+
+    open_quarter("2022/23-Q4", deadline=date(2023, 4, 20))
+    later = client.get(detail(return_of("dept-a", "2022/23-Q4"))).content.decode()
+    late = re.search(r'data-group="late".*?</table>', later, re.S)[0]
+    assert "Late figures for earlier periods" in late
+    assert assaults("2022-12") in late and assaults("2023-01") not in late
+    assert assaults("2023-03") not in later  # due at the end of April: next quarter
