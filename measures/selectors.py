@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from django.db import connection
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 
 from measures.access import MissingReader, Reader
 from measures.arithmetic import figures
@@ -27,6 +27,8 @@ from measures.models import (
     Measure,
     PendingRecompute,
     Plan,
+    ReportingPeriod,
+    Return,
     Value,
 )
 
@@ -212,6 +214,71 @@ def latest_data_month(*, plan: Plan | None = None, reader: Reader) -> Month | No
         qs = qs.filter(measure__priority__plan=plan)
     latest = qs.aggregate(latest=Max("end"))["latest"]
     return Month.from_date(latest) if latest else None
+
+
+@dataclass(frozen=True)
+class QuarterProgress:
+    """How far a reporting period's returns have got: "Jan–Mar 2023: 1 of 7 approved"."""
+
+    period: Period
+    approved: int
+    returns: int
+
+    @property
+    def complete(self) -> bool:
+        return self.returns > 0 and self.approved == self.returns
+
+    @property
+    def text(self) -> str:
+        unit = "department" if self.returns == 1 else "departments"
+        return f"{self.period.label}: {self.approved} of {self.returns} {unit} approved"
+
+
+@dataclass(frozen=True)
+class ReportingState:
+    """The period pages show by default, and the later quarters still in progress.
+
+    `quarter` is the reporting quarter (SPEC §4): the latest reporting period whose returns
+    are all approved. Before any is, `month` falls back to the latest month the reader sees
+    a figure for (a plan loaded without returns), and `quarter` is None.
+    """
+
+    month: Month | None
+    quarter: Period | None
+    later: tuple[QuarterProgress, ...] = ()
+
+
+def reporting_state(
+    *, plan: Plan | None, reader: Reader, fallback: bool = True
+) -> ReportingState:
+    """Return the reporting quarter of the plan and the progress of the quarters after it.
+
+    It depends on which returns are approved, which every reader may know, and (before any
+    quarter is complete) on the figures this reader may see: never on anyone's drafts.
+    Without `fallback` (a page showing a chosen period) no month is looked for then.
+    """
+    periods = []
+    if plan is not None:
+        periods = [
+            QuarterProgress(
+                period=rp.period,
+                approved=rp.approved,
+                returns=rp.total,
+            )
+            for rp in ReportingPeriod.objects.filter(plan=plan)
+            .annotate(
+                total=Count("returns"),
+                approved=Count("returns", filter=Q(returns__status=Return.Status.APPROVED)),
+            )
+            .order_by("end")
+        ]
+    complete = [p for p in periods if p.complete]
+    if complete:
+        quarter = complete[-1].period
+        later = tuple(p for p in periods if p.period.end > quarter.end)
+        return ReportingState(month=quarter.end, quarter=quarter, later=later)
+    month = latest_data_month(plan=plan, reader=reader) if fallback else None
+    return ReportingState(month=month, quarter=None, later=tuple(periods))
 
 
 def reporting_area(areas: Iterable[Area] | None = None) -> Area | None:

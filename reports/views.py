@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
@@ -19,7 +22,7 @@ from measures.returns import workflow
 from measures.selectors import (
     Anchored,
     SeriesBook,
-    latest_data_month,
+    reporting_state,
     pending_recompute,
 )
 from reports import figure_tables, publishing, report_sections, selectors, tables
@@ -60,6 +63,8 @@ class FigureTableView(LoginRequiredMixin, TemplateView):
         self.catalogue = Catalogue.load()
         self.form = filter_form(request, self.catalogue)
         self.area, self.month, self.measures = None, None, []
+        self.reporting, self.chosen = None, None
+        self.no_figures_for = None
         self.figure_tables = self.get_tables()
         export_format = request.GET.get("export")
         if export_format in EXPORT_FORMATS:
@@ -76,7 +81,9 @@ class FigureTableView(LoginRequiredMixin, TemplateView):
         plan = cleaned["plan"] or self.catalogue.default_plan()
         period: Period | None = cleaned["period"]
         self.reader = Reader.of(self.request.user, approved_only=cleaned["status"] == "approved")
-        month = period.end if period else latest_data_month(plan=plan, reader=self.reader)
+        self.reporting = reporting_state(plan=plan, reader=self.reader, fallback=period is None)
+        self.chosen = period
+        month = period.end if period else self.reporting.month
         if area is None or month is None:
             return []
         self.area, self.month = area, month
@@ -87,6 +94,9 @@ class FigureTableView(LoginRequiredMixin, TemplateView):
             month=month,
             book=SeriesBook(self.reader, rows=self.rows_needed(month, self.measures)),
         )
+        if built and not any(data.has_figures for data in built):
+            # Rows of dashes would say less than one sentence (exports still give the rows).
+            self.no_figures_for = period or Period.month(month)
         wanted_rag = cleaned["target_status"]
         result = []
         for data in built:
@@ -111,8 +121,11 @@ class FigureTableView(LoginRequiredMixin, TemplateView):
             page_title=self.page_title,
             intro=self.intro,
             figure_tables=self.figure_tables,
+            no_figures_for=self.no_figures_for,
             area=self.area,
             month=self.month,
+            reporting=self.reporting,
+            chosen=self.chosen,
             query=query.urlencode(),
         )
         return context
@@ -194,6 +207,7 @@ TABLE_PAGES = [
 @login_required
 def home(request):
     plan = selectors.default_plan()
+    reader = Reader.of(request.user)
     open_returns = (
         workflow.returns_visible_to(request.user)
         .exclude(status="approved")
@@ -208,7 +222,8 @@ def home(request):
             "open_returns": open_returns,
             "today": timezone.localdate(),
             "plan": plan,
-            "month": latest_data_month(plan=plan, reader=Reader.of(request.user)),
+            "reporting": (reporting := reporting_state(plan=plan, reader=reader)),
+            "month": reporting.month,
             "pages": [(name, view.page_title, view.intro) for name, view in TABLE_PAGES],
             "priorities": selectors.plan_priorities(plan),
         },
@@ -221,14 +236,17 @@ def report_preview(request):
     catalogue = Catalogue.load()
     form = FigureFilterForm({"status": "all", **request.GET.dict()}, catalogue=catalogue)
     plan = catalogue.default_plan()
-    sections, area, month = [], None, None
+    sections, area, month, no_figures_for = [], None, None, None
+    reporting, chosen = None, None
     if plan is not None and form.is_valid():
         cleaned = form.cleaned_data
         plan = cleaned["plan"] or plan
         area = cleaned["area"] or catalogue.default_area()
         period = cleaned["period"]
         reader = Reader.of(request.user, approved_only=cleaned.get("status") == "approved")
-        month = period.end if period else latest_data_month(plan=plan, reader=reader)
+        reporting = reporting_state(plan=plan, reader=reader, fallback=period is None)
+        chosen = period
+        month = period.end if period else reporting.month
         if area is not None and month is not None:
             sections = [
                 (section, [TABLE_CLASSES[kind](data) for kind, data in section.tables])
@@ -236,6 +254,11 @@ def report_preview(request):
                     plan=plan, area=area, month=month, book=SeriesBook(reader)
                 )
             ]
+            if sections and not any(
+                section.headlines or any(data.has_figures for _, data in section.tables)
+                for section, _ in sections
+            ):
+                no_figures_for = period or Period.month(month)
     return render(
         request,
         "reports/report_preview.html",
@@ -243,8 +266,11 @@ def report_preview(request):
             "plan": plan,
             "filter": FilterState(form),
             "sections": sections,
+            "no_figures_for": no_figures_for,
             "area": area,
             "month": month,
+            "reporting": reporting,
+            "chosen": chosen,
             "page_title": plan.report_title if plan else "Report",
             "can_publish": access.may_administer(request.user),
         },
@@ -258,7 +284,8 @@ def measure_detail(request, code: str):
     area = selectors.area_by_code(area_code) if area_code else selectors.reporting_area()
     reader = Reader.of(request.user)
     values = figure_selectors.measure_values(reader=reader, measure=measure, area=area)
-    month = latest_data_month(plan=measure.priority.plan, reader=reader)
+    reporting = reporting_state(plan=measure.priority.plan, reader=reader)
+    month = reporting.month
     comparisons, charts, spc = [], [], None
     if area and month:
         book = SeriesBook(reader)
@@ -304,8 +331,8 @@ def publish(request):
         except PeriodError as exc:
             error = str(exc)
     else:
-        # The quarter the public would read: the latest month with an approved figure.
-        month = latest_data_month(plan=plan, reader=Reader.public())
+        # The quarter the public would read: the reporting quarter (every return approved).
+        month = reporting_state(plan=plan, reader=Reader.public()).month
         period = reporting_quarter(Period.month(month)) if month else None
     if period is not None:
         if request.method == "POST":
@@ -318,6 +345,11 @@ def publish(request):
                 version = publishing.report_publish(
                     plan=plan, period=period, actor=request.user, overrides=overrides
                 )
+            except publishing.NothingChanged as refusal:
+                # A message rather than an error: the report is published, just not again.
+                messages.info(request, refusal.message)
+                query = urlencode({"period": period.notation})
+                return redirect(f"{reverse('reports:publish')}?{query}")
             except publishing.PublishBlocked:
                 error = "The report was not published: fix or override the problems below."
             else:

@@ -30,7 +30,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from measures.arithmetic.periods import Period, PeriodError, parse_period
+from measures.arithmetic.periods import Period, PeriodError, parse_month, parse_period
 from measures.models import ApprovedLocked, Return, ReturnEvent
 from measures.returns import services, workflow
 from measures.returns.rows import (
@@ -67,7 +67,7 @@ class ReturnRowSerializer(serializers.Serializer):
 
     key = serializers.CharField(help_text="Stable row key; validation errors are keyed by it.")
     measure = serializers.CharField(source="measure.code")
-    period = serializers.CharField(source="period.notation", help_text="SPEC §3 notation.")
+    period = serializers.CharField(source="period.notation", help_text="e.g. 2022-10.")
     period_label = serializers.CharField(source="period.label")
     value = _figure(source="value.value")
     numerator = _figure(source="value.numerator")
@@ -79,7 +79,23 @@ class ReturnRowSerializer(serializers.Serializer):
         help_text="draft, submitted or approved; null=blank",
     )
     required = serializers.BooleanField(
-        help_text="False for months not yet expected because of the measure's data lag."
+        help_text="False for a figure carried over from the last return, where it was not "
+        "available: it may be left blank again."
+    )
+    group = serializers.CharField(
+        help_text="quarter: the quarter's own figures; late: figures for earlier periods that "
+        "fell due since the last return (data lag) or were not available then; release: a "
+        "periodic release's 12 months."
+    )
+    not_available = serializers.CharField(
+        source="unavailable.reason",
+        allow_null=True,
+        help_text="Why the figure is not available, when the lead said so; null otherwise.",
+    )
+    released = serializers.DateField(
+        source="value.released_on",
+        allow_null=True,
+        help_text="For a periodic release: the first day of the month it was published.",
     )
     previous = serializers.FloatField(allow_null=True, help_text="The period before.")
     same_period_last_year = serializers.FloatField(allow_null=True)
@@ -124,7 +140,7 @@ class ReturnSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     department = serializers.CharField(source="department.code")
     period = serializers.CharField(
-        source="reporting_period.period.notation", help_text="SPEC §3 notation."
+        source="reporting_period.period.notation", help_text="e.g. 2022/23-Q3."
     )
     period_label = serializers.CharField(source="reporting_period.period.label")
     deadline = serializers.DateField(source="reporting_period.deadline")
@@ -269,13 +285,36 @@ class PeriodField(serializers.CharField):
 
 class ValueEntrySerializer(serializers.Serializer):
     measure = serializers.CharField(max_length=80, help_text="Measure code.")
-    period = PeriodField(help_text="The row's period, e.g. 2022-10 (SPEC §3 notation).")
+    period = PeriodField(help_text="The row's period, e.g. 2022-10.")
     value = TypedFigureField(help_text="The figure; null or '' clears the row.")
     numerator = TypedFigureField(required=False, default=None)
     denominator = TypedFigureField(required=False, default=None)
     note = serializers.CharField(
         required=False, default="", allow_blank=True, allow_null=True, max_length=5000
     )
+    not_available = serializers.CharField(
+        required=False,
+        default=None,
+        allow_blank=True,
+        allow_null=True,
+        max_length=2000,
+        help_text="Why the figure is not available (leave value null); '' clears it; "
+        "absent leaves it as it is.",
+    )
+    released = serializers.CharField(
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text="For a periodic release: the month it was published, e.g. 2023-02.",
+    )
+
+    def validate_released(self, text):
+        if text in (None, ""):
+            return None
+        try:
+            return parse_month(text)
+        except PeriodError as exc:
+            raise ValidationError(str(exc)) from exc
 
 
 def _entry(data: dict) -> services.ValueEntry:
@@ -286,6 +325,8 @@ def _entry(data: dict) -> services.ValueEntry:
         numerator=data["numerator"],
         denominator=data["denominator"],
         note=data["note"] or "",
+        unavailable=data.get("not_available"),
+        released=data.get("released"),
     )
 
 
@@ -381,7 +422,7 @@ def _conflict(detail: str, code: str, **extra: Any) -> Response:
     parameters=[
         OpenApiParameter("department", str, description="department code"),
         OpenApiParameter(
-            "period", str, description="reporting period equal to this (SPEC §3), e.g. 2022/23-Q3"
+            "period", str, description="reporting period equal to this, e.g. 2022/23-Q3"
         ),
         OpenApiParameter("status", str, enum=Return.Status.values),
     ],
