@@ -329,13 +329,19 @@ def compare(
     current_figure = read(used_current)
     footnotes += _coverage_footnotes(base_figure) + _coverage_footnotes(current_figure)
     difference = change(base_figure.value, current_figure.value)
+    unlike = _unlike(base_figure, current_figure)
+    if unlike:
+        # Never set windows of different coverage against each other (SPEC §4): the
+        # figures stand, each with its coverage footnote; the change is withheld.
+        footnotes.append(unlike)
+        difference = None
     return Comparison(
         requested_base=base,
         requested_current=current,
         base=base_figure,
         current=current_figure,
         change=difference,
-        change_pct=change_pct(base_figure.value, current_figure.value),
+        change_pct=None if unlike else change_pct(base_figure.value, current_figure.value),
         change_pp=difference if unit == "percent" else None,
         direction=direction(difference, polarity),
         footnotes=tuple(footnotes),
@@ -372,6 +378,21 @@ def _missing(window: Period, gap: int) -> str:
     if len(names) == 1:
         return names[0]
     return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _unlike(base: Figure, current: Figure) -> str:
+    """Return why two figures cannot be compared like for like, or "".
+
+    A window missing a month inside it (one never supplied, or not available) is not
+    comparable with any other: neither a full window nor one missing another month.
+    """
+    if base.value is None or current.value is None or base.complete and current.complete:
+        return ""
+    short = current if not current.complete else base
+    return (
+        f"Change not shown: {short.period.label} is built from {short.months_present} of its "
+        f"{short.months_required} months, so it is not compared like for like"
+    )
 
 
 def _coverage_footnotes(figure: Figure) -> list[str]:
@@ -444,6 +465,9 @@ def year_to_date(
         current = read(window)
         footnotes += _coverage_footnotes(current)
         base_value = previous.value if previous is not None else None
+        if previous is not None and _unlike(previous, current):
+            footnotes.append(_unlike(previous, current))
+            base_value = None
         rows.append(
             YearToDateRow(
                 financial_year=window.start.financial_year,

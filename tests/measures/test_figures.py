@@ -645,7 +645,12 @@ class TestCompare:
             series, Period.rolling_twelve(DEC_2020), Period.rolling_twelve(DEC_2022)
         )
         assert comparison.base.value == D(10)
-        assert comparison.footnotes == ("12 months to Dec 2020 figure covers 10 of 12 months",)
+        assert comparison.footnotes == (
+            "12 months to Dec 2020 figure covers 10 of 12 months",
+            "Change not shown: 12 months to Dec 2020 is built from 10 of its 12 months, so it "
+            "is not compared like for like",
+        )
+        assert comparison.change is comparison.change_pct is comparison.direction is None
         assert not comparison.partial
 
     def test_a_base_without_data_is_footnoted(self) -> None:
@@ -665,7 +670,12 @@ class TestCompare:
             series, Period.rolling_twelve(DEC_2020), Period.rolling_twelve(DEC_2022)
         )
         assert not comparison.partial
-        assert comparison.footnotes == ("12 months to Dec 2022 figure covers 11 of 12 months",)
+        assert comparison.footnotes == (
+            "12 months to Dec 2022 figure covers 11 of 12 months",
+            "Change not shown: 12 months to Dec 2022 is built from 11 of its 12 months, so it "
+            "is not compared like for like",
+        )
+        assert comparison.change is None and comparison.current.value == D(11)
 
     def test_quarterly_values_move_back_by_whole_quarters(self) -> None:
         pairs = [
@@ -820,7 +830,12 @@ class TestYearToDate:
         series = constant_months(Month(2021, 6), DEC_2022)
         table = year_to_date(series, DEC_2022, years=2, aggregation="sum")
         assert table.rows[0].figure.value == D(7)
-        assert table.footnotes == ("1st April – 31st December 2021 figure covers 7 of 9 months",)
+        assert table.rows[1].change is None  # 9 months are not set against 7
+        assert table.footnotes == (
+            "1st April – 31st December 2021 figure covers 7 of 9 months",
+            "Change not shown: 1st April – 31st December 2021 is built from 7 of its 9 months, "
+            "so it is not compared like for like",
+        )
 
     def test_a_year_without_any_data_says_so_and_is_not_cut(self) -> None:
         series = constant_months(Month(2020, 4), Month(2021, 12))
