@@ -281,6 +281,23 @@ def reporting_state(
     return ReportingState(month=month, quarter=None, later=tuple(periods))
 
 
+def release_months(
+    *, reader: Reader, measures: Iterable[Measure], area: Area
+) -> dict[tuple[int, Month], Month]:
+    """Return when each figure of a periodic release the reader sees was published, by
+    (measure id, last month of its window)."""
+    ids = [m.pk for m in measures if m.frequency == Measure.Frequency.RELEASE]
+    if not ids:
+        return {}
+    rows = _required(reader).values(
+        Value.objects.filter(measure_id__in=ids, area=area, released_on__isnull=False)
+    )
+    return {
+        (measure_id, Month.from_date(end)): Month.from_date(released)
+        for measure_id, end, released in rows.values_list("measure_id", "end", "released_on")
+    }
+
+
 def reporting_area(areas: Iterable[Area] | None = None) -> Area | None:
     """Return the area the reports and returns are about: the force (the first one made).
 

@@ -21,6 +21,7 @@ from measures.selectors import (
     MonthlySeries,
     SeriesBook,
     comparison_significance,
+    release_months,
     standard_comparisons,
 )
 from reports import selectors
@@ -66,6 +67,9 @@ class TableData:
     title: str = ""
     caption: str = ""
     key: str = ""
+    # Whether any figure for the reporting period itself is known (its baselines and earlier
+    # years aside): with none in any table, a page says so rather than show rows of dashes.
+    has_figures: bool = False
 
 
 def _shifted(window: Period, comparison) -> Period:
@@ -140,6 +144,7 @@ def national_picture(
     data.caption = (
         f"National Picture: {data.labels['base']} compared with {data.labels['current']}"
     )
+    data.has_figures = any(row["current"] is not None for row in data.rows)
     return data
 
 
@@ -176,6 +181,7 @@ def year_to_date_tables(
             )
         data.labels = {"window": ytd.heading, "total": f"{measure.name} total"}
         data.caption = f"Year-to-date comparison – {measure.name}, {ytd.heading}, {area.name}"
+        data.has_figures = bool(ytd.rows) and ytd.rows[-1].figure.value is not None
         tables.append(data)
     return tables
 
@@ -204,6 +210,7 @@ def monthly_table(
         data.rows.append(row)
     data.labels = {m.iso: m.name for m in months}
     data.caption = f"Monthly figures, January – December {month.year}, {area.name}"
+    data.has_figures = any(row[m.iso] is not None for row in data.rows for m in months)
     return data
 
 
@@ -237,6 +244,7 @@ def scorecard(
         )
     data.labels = {"value": quarter.label, "previous": previous.label}
     data.caption = f"Activity {quarter.label}, {area.name}"
+    data.has_figures = any(row["value"] is not None for row in data.rows)
     return data
 
 
@@ -365,6 +373,9 @@ def performance(
         else "Against the plan baseline",
     }
     data.caption = f"Performance to {month.long_label}"
+    data.has_figures = any(
+        row["r12_current"] is not None or row["ytd_current"] is not None for row in data.rows
+    )
     return data
 
 
@@ -392,6 +403,7 @@ def national_comparison(
     measures = list(measures)
     areas = [area] + ([national] if national and national != area else [])
     series = book.fetch(measures, areas)
+    released = release_months(reader=book.reader, measures=measures, area=area)
     rolling = Period.rolling_twelve(month)
     data = TableData(rows=[], key="national-comparison", title="Comparison with national")
     for measure in measures:
@@ -403,6 +415,9 @@ def national_comparison(
             continue
         latest = local.compare(rolling.shift(-3), rolling)
         used = latest.current.period
+        notes = list(latest.footnotes)
+        if measure.frequency == Measure.Frequency.RELEASE:
+            notes = _release_notes(latest, released.get((measure.pk, used.end)))
         national_figure = nation.figure(used)
         gap = None
         if latest.current.value is not None and national_figure.value is not None:
@@ -417,7 +432,7 @@ def national_comparison(
                 "previous": latest.base.value,
                 "change": latest.change,
                 "direction": latest.direction,
-                "marks": data.footnotes.mark(latest.footnotes),
+                "marks": data.footnotes.mark(notes),
                 "status": _status(local, used, latest.base.period),
             }
         )
@@ -425,7 +440,29 @@ def national_comparison(
     data.caption = (
         f"Rolling 12 month comparisons for {area.name} against {data.labels['national']}"
     )
+    data.has_figures = any(row["current"] is not None for row in data.rows)
     return data
+
+
+def _release_notes(comparison, published: Month | None) -> list[str]:
+    """Return a release's footnotes: the release it comes from, not a partial-data window.
+
+    A release's figure is always for the 12 months to its last quarter, so the window moved
+    back by the data lag is what it is, not a gap: the footnote names the release instead
+    ("Data was updated in February 2023 to include July to September 2022").
+    """
+    notes = list(comparison.footnotes)
+    if comparison.partial:
+        notes = notes[1:]  # compare() puts the moved-window footnote first
+    window = comparison.current.period
+    if comparison.current.value is None:
+        return notes
+    first, last = window.end.shift(-2), window.end
+    when = f" in {published.long_label}" if published else ""
+    return [
+        f"Data was updated{when} to include {first.name} to {last.name} {last.year}",
+        *notes,
+    ]
 
 
 def as_number(value: Decimal | None) -> float | int | None:

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 VALUE_COLUMNS = ("measure", "area", "period", "value")
 
 
-OPTIONAL_VALUE_COLUMNS = ("numerator", "denominator", "note", "source")
+OPTIONAL_VALUE_COLUMNS = ("numerator", "denominator", "note", "source", "released")
 
 
 MAX_FILE_BYTES = 200 * 1024 * 1024

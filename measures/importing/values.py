@@ -6,6 +6,7 @@ at a time."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,7 +18,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from measures.arithmetic.formatting import plain_number
-from measures.arithmetic.periods import Month, Period, PeriodError, parse_period
+from measures.arithmetic.periods import Month, Period, PeriodError, parse_month, parse_period
 from measures.engine.marks import recompute_mark
 from measures.importing.files import read_rows
 from measures.importing.rules import (
@@ -51,6 +52,7 @@ class _ParsedRow:
     denominator: Decimal | None
     note: str
     source: str
+    released: Month | None = None
 
 
 def _parse_value_row(
@@ -100,6 +102,17 @@ def _parse_value_row(
             return None
 
     value = number("value", required=True)
+    released = None
+    if cell("released"):
+        try:
+            released = parse_month(cell("released"))
+        except PeriodError as exc:
+            problems.append(f"released: {exc}")
+        if measure is not None and measure.frequency != Measure.Frequency.RELEASE:
+            problems.append(
+                f"released is only for a measure published in periodic releases; "
+                f"{measure.code} is {measure.get_frequency_display().lower()}"
+            )
     numerator = number("numerator", required=False)
     denominator = number("denominator", required=False)
 
@@ -128,6 +141,7 @@ def _parse_value_row(
             denominator,
             cell("note"),
             cell("source"),
+            released,
         ),
         [],
     )
@@ -142,6 +156,8 @@ def _differences(existing: Value, row: _ParsedRow) -> list[str]:
         "note": row.note,
         "source": row.source or row.measure.source,
     }
+    if row.released is not None:
+        wanted["released_on"] = row.released.first_day
     return [
         f"{name} {_plain(getattr(existing, name))} → {_plain(new)}"
         for name, new in wanted.items()
@@ -153,6 +169,8 @@ def _plain(value: Any) -> str:
     """Return a stored value as a person would write it: 73.7, not 73.7000; '' as (blank)."""
     if isinstance(value, Decimal):
         return plain_number(value) or ""
+    if isinstance(value, datetime.date):
+        return Month.from_date(value).long_label
     return repr(value) if value not in (None, "") else "(blank)"
 
 
@@ -247,6 +265,7 @@ def values_import(
                         denominator=row.denominator,
                         note=row.note,
                         source=row.source or row.measure.source,
+                        released_on=row.released.first_day if row.released else None,
                         status=status,
                         updated_by=user,
                     )
@@ -274,6 +293,8 @@ def values_import(
                 row.denominator,
             )
             current.note, current.source = row.note, row.source or row.measure.source
+            if row.released is not None:
+                current.released_on = row.released.first_day
             # bulk_update does not touch auto_now fields; the fast path sets it too.
             current.status, current.updated_by, current.updated_at = status, user, now
             to_update.append(current)
@@ -294,6 +315,7 @@ def values_import(
                     "denominator",
                     "note",
                     "source",
+                    "released_on",
                     "status",
                     "updated_by",
                     "updated_at",

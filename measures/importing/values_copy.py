@@ -81,6 +81,7 @@ VALUE_COLUMNS = (
     "denominator",
     "note",
     "source",
+    "released_on",  # never written here (a file with a released column goes row by row)
     "status",
     "updated_at",
     "updated_by_id",
@@ -120,7 +121,7 @@ def values_import_copy(
     if plain is None:
         return None
     columns, errors = check_header(1, plain.header)
-    if errors:
+    if errors or "released" in columns:
         return None
     try:
         with transaction.atomic():
