@@ -29,6 +29,7 @@ from measures.models import (
     Plan,
     ReportingPeriod,
     Return,
+    UnavailableFigure,
     Value,
 )
 
@@ -296,6 +297,38 @@ def release_months(
         (measure_id, Month.from_date(end)): Month.from_date(released)
         for measure_id, end, released in rows.values_list("measure_id", "end", "released_on")
     }
+
+
+def unavailable_figures(
+    *, reader: Reader, measures: Iterable[Measure], areas: Iterable[Area]
+) -> dict[tuple[int, int], list[tuple[Period, str]]]:
+    """Return, by (measure id, area id), the figures the reader sees marked not available
+    (with the reason) and not supplied since: the gaps tables footnote. One query when
+    there are none, two when there are."""
+    ids, area_ids = [m.pk for m in measures], [a.pk for a in areas]
+    gaps = list(
+        reader.values(
+            UnavailableFigure.objects.filter(measure_id__in=ids, area_id__in=area_ids)
+        ).values_list("measure_id", "area_id", "start", "end", "reason")
+    )
+    if not gaps:
+        return {}
+    supplied = set(
+        reader.values(
+            Value.objects.filter(
+                measure_id__in={g[0] for g in gaps},
+                area_id__in={g[1] for g in gaps},
+                start__in={g[2] for g in gaps},
+                end__in={g[3] for g in gaps},
+            )
+        ).values_list("measure_id", "area_id", "start", "end")
+    )
+    found: dict[tuple[int, int], list[tuple[Period, str]]] = defaultdict(list)
+    for measure_id, area_id, start, end, reason in gaps:
+        if (measure_id, area_id, start, end) not in supplied:
+            period = Period.range(Month.from_date(start), Month.from_date(end))
+            found[(measure_id, area_id)].append((period, reason))
+    return dict(found)
 
 
 def reporting_area(areas: Iterable[Area] | None = None) -> Area | None:

@@ -23,6 +23,7 @@ from measures.selectors import (
     comparison_significance,
     release_months,
     standard_comparisons,
+    unavailable_figures,
 )
 from reports import selectors
 
@@ -78,6 +79,20 @@ def _shifted(window: Period, comparison) -> Period:
     return window.shift(-gap)
 
 
+class Gaps:
+    """The figures marked not available that a table's windows include, as footnotes."""
+
+    def __init__(self, book: SeriesBook, measures: Iterable[Measure], areas: Iterable[Area]):
+        self._found = unavailable_figures(reader=book.reader, measures=measures, areas=areas)
+
+    def notes(self, measure: Measure, area: Area, *windows: Period) -> list[str]:
+        return [
+            f"{gap.label} not available: {reason}"
+            for gap, reason in self._found.get((measure.pk, area.pk), [])
+            if any(window.start <= gap.start and gap.end <= window.end for window in windows)
+        ]
+
+
 def _status(series: MonthlySeries, *periods: Period) -> str:
     return "provisional" if series.is_provisional(*periods) else "approved"
 
@@ -93,6 +108,7 @@ def national_picture(
     targets = selectors.baseline_targets(measures)
     areas = {t.area or area for t in targets} or {area}
     series = book.fetch({t.measure for t in targets}, areas)
+    gaps = Gaps(book, {t.measure for t in targets}, areas)
     data = TableData(rows=[], key="national-picture", title="National Picture")
     base_labels, current_labels = set(), set()
     previous_target = None
@@ -104,7 +120,14 @@ def national_picture(
         measure_series = series[(target.measure.pk, target_area.pk)]
         comparison = measure_series.compare(baseline, current)
         significance = comparison_significance(target.measure, comparison)
-        marks = data.footnotes.mark(comparison.footnotes)
+        marks = data.footnotes.mark(
+            [
+                *comparison.footnotes,
+                *gaps.notes(
+                    target.measure, target_area, comparison.base.period, comparison.current.period
+                ),
+            ]
+        )
         rag = target_status(
             kind=target.kind,
             current=comparison.current.value,
@@ -160,12 +183,14 @@ def year_to_date_tables(
     """Return one year-to-date table per measure: the same April-to-month window in each year."""
     chosen = [m for m in measures if m.year_to_date_table or not only_flagged]
     series = book.fetch(chosen, [area])
+    gaps = Gaps(book, chosen, [area])
     tables = []
     for measure in chosen:
         measure_series = series[(measure.pk, area.pk)]
         ytd = measure_series.year_to_date(month, years=years)
         data = TableData(rows=[], key=measure.code, title=measure.name)
-        marks = data.footnotes.mark(ytd.footnotes)
+        windows = [row.figure.period for row in ytd.rows]
+        marks = data.footnotes.mark([*ytd.footnotes, *gaps.notes(measure, area, *windows)])
         for row in ytd.rows:
             data.rows.append(
                 {
@@ -227,9 +252,11 @@ def scorecard(
     quarter = Period.range(month.shift(-2), month)
     previous = quarter.shift(-3)
     data = TableData(rows=[], key="scorecard", title="Activity scorecard")
+    gaps = Gaps(book, chosen, [area])
     for measure in chosen:
         measure_series = series[(measure.pk, area.pk)]
         comparison = measure_series.compare(previous, quarter)
+        notes = [*comparison.footnotes, *gaps.notes(measure, area, previous, quarter)]
         data.rows.append(
             {
                 "group": measure.scorecard_group,
@@ -238,7 +265,7 @@ def scorecard(
                 "previous": comparison.base.value,
                 "change": comparison.change,
                 "change_pct": comparison.change_pct,
-                "marks": data.footnotes.mark(comparison.footnotes),
+                "marks": data.footnotes.mark(notes),
                 "status": _status(measure_series, quarter),
             }
         )
@@ -297,6 +324,7 @@ def performance(
     if targets is None:
         targets = performance_targets(measures)
     series = book.fetch(measures, areas)
+    gaps = Gaps(book, measures, areas)
     data = TableData(rows=[], key="performance", title="Performance")
     baselines: set[str] = set()
     for measure in measures:
@@ -341,7 +369,15 @@ def performance(
                     "ytd_change_pct": fytd.change_pct,
                     "ytd_change_pp": fytd.change_pp,
                     "ytd_direction": fytd.direction,
-                    "marks": data.footnotes.mark(r12.footnotes + fytd.footnotes),
+                    "marks": data.footnotes.mark(
+                        [
+                            *r12.footnotes,
+                            *fytd.footnotes,
+                            *gaps.notes(
+                                measure, area, r12.current.period, fytd.current.period
+                            ),
+                        ]
+                    ),
                     "change_marks": data.footnotes.caution(significance),
                     "spc": ", ".join(SIGNAL_TEXT[Signal(x)] for x in spc["signals"])
                     if spc
@@ -404,6 +440,7 @@ def national_comparison(
     areas = [area] + ([national] if national and national != area else [])
     series = book.fetch(measures, areas)
     released = release_months(reader=book.reader, measures=measures, area=area)
+    gaps = Gaps(book, measures, [area])
     rolling = Period.rolling_twelve(month)
     data = TableData(rows=[], key="national-comparison", title="Comparison with national")
     for measure in measures:
@@ -418,6 +455,7 @@ def national_comparison(
         notes = list(latest.footnotes)
         if measure.frequency == Measure.Frequency.RELEASE:
             notes = _release_notes(latest, released.get((measure.pk, used.end)))
+        notes += gaps.notes(measure, area, used)
         national_figure = nation.figure(used)
         gap = None
         if latest.current.value is not None and national_figure.value is not None:
