@@ -440,6 +440,8 @@ class TestPublishing:
         self, plan, admin_user
     ):
         first = report_publish(plan=plan, period=Q3, actor=admin_user)
+        # Something to publish: a report equal to the last version is refused before any write.
+        Headline.objects.filter(priority__code="organised-crime").update(text="Rewritten")
         real_create = ReportVersion.objects.create
         before = database_state()
 
