@@ -249,9 +249,7 @@ class ReportingState:
     later: tuple[QuarterProgress, ...] = ()
 
 
-def reporting_state(
-    *, plan: Plan | None, reader: Reader, fallback: bool = True
-) -> ReportingState:
+def reporting_state(*, plan: Plan | None, reader: Reader, fallback: bool = True) -> ReportingState:
     """Return the reporting quarter of the plan and the progress of the quarters after it.
 
     It depends on which returns are approved, which every reader may know, and (before any

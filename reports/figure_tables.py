@@ -373,9 +373,7 @@ def performance(
                         [
                             *r12.footnotes,
                             *fytd.footnotes,
-                            *gaps.notes(
-                                measure, area, r12.current.period, fytd.current.period
-                            ),
+                            *gaps.notes(measure, area, r12.current.period, fytd.current.period),
                         ]
                     ),
                     "change_marks": data.footnotes.caution(significance),

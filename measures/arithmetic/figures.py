@@ -386,7 +386,7 @@ def _unlike(base: Figure, current: Figure) -> str:
     A window missing a month inside it (one never supplied, or not available) is not
     comparable with any other: neither a full window nor one missing another month.
     """
-    if base.value is None or current.value is None or base.complete and current.complete:
+    if base.value is None or current.value is None or (base.complete and current.complete):
         return ""
     short = current if not current.complete else base
     return (

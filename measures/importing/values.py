@@ -419,7 +419,12 @@ class _ReturnsHolding:
     def of(self, row: _ParsedRow) -> list[Return]:
         key = (row.measure.owner_id, row.measure.priority.plan_id, row.area.pk)
         candidates = self._by_key.get(key, [])
-        stored = (row.measure.pk, row.area.pk, row.period.start.first_day, row.period.end.first_day)
+        stored = (
+            row.measure.pk,
+            row.area.pk,
+            row.period.start.first_day,
+            row.period.end.first_day,
+        )
         due = due_month(row.measure, row.period)
         if due is not None and stored in self._unavailable:
             plan_id, day = row.measure.priority.plan_id, due.first_day

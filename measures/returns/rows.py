@@ -212,7 +212,9 @@ def return_slots(ret: Return, measures: list[Measure] | None = None) -> Slots:
     carried: dict[tuple[int, Period], UnavailableFigure] = {}
     if wanted or wanted_before:
         # Gaps are few: read the department's, and keep those of this return and the last.
-        for gap in UnavailableFigure.objects.filter(measure__in=measures, area_id=reporting.area_id):
+        for gap in UnavailableFigure.objects.filter(
+            measure__in=measures, area_id=reporting.area_id
+        ):
             key = (gap.measure_id, gap.period)
             if key in wanted:
                 unavailable[key] = gap
