@@ -156,9 +156,9 @@ class ReturnForm(forms.Form):
                 label=f"{label}: not available because",
                 required=False,
                 initial=row.unavailable.reason if row.unavailable else "",
-                help_text="Leave the figure blank and say why; it is asked for again next "
-                "quarter as a late figure.",
-                widget=forms.TextInput(attrs={"size": 24, "autocomplete": "off"}),
+                widget=forms.TextInput(
+                    attrs={"size": 24, "autocomplete": "off", "placeholder": "Why not?"}
+                ),
             )
         if row.is_release:
             released = stored.released_on if stored else None

@@ -21,6 +21,9 @@ class Command(BaseCommand):
             ("admin", "admin", []),
             ("reviewer", "reviewer", []),
             ("lead", "lead", lead_departments),
+            # A performance officer who enters every department's return, so one person
+            # can run a whole quarter of the demo (Q4 2022/23) to publication.
+            ("coordinator", "lead", departments),
             ("viewer", "viewer", []),
         ]
         self.stdout.write("Demo log-ins (development only):")
@@ -35,4 +38,4 @@ class Command(BaseCommand):
                 validate=False,
             )
             extra = f" departments {', '.join(codes)}" if codes else ""
-            self.stdout.write(f"  {username:<9} password {DEMO_PASSWORD}  ({role}{extra})")
+            self.stdout.write(f"  {username:<11} password {DEMO_PASSWORD}  ({role}{extra})")
