@@ -13,8 +13,13 @@ from rest_framework.views import APIView
 
 from measures.access import Reader
 from measures.arithmetic.periods import PeriodError, parse_period
-from measures.models import Area, Measure, Value
-from measures.selectors import SeriesBook, comparison_significance, values_list_for
+from measures.models import Area, Measure, Plan, Value
+from measures.selectors import (
+    SeriesBook,
+    comparison_significance,
+    reporting_state,
+    values_list_for,
+)
 
 
 class MeasureSerializer(serializers.ModelSerializer):
@@ -113,7 +118,11 @@ def _period_param(request: Request, name: str, *, required: bool):
     parameters=[
         OpenApiParameter("measure", str, description="measure code"),
         OpenApiParameter("area", str, description="area code"),
-        OpenApiParameter("period", str, description="values lying within this period (SPEC §3)"),
+        OpenApiParameter(
+            "period",
+            str,
+            description="values lying within this period, e.g. 2022-12 or 2022/23-Q3",
+        ),
         OpenApiParameter("status", str, enum=Value.Status.values),
     ]
 )
@@ -174,14 +183,16 @@ def _figure(figure) -> dict:
 
 
 class MeasureCompare(APIView):
-    """Compare a measure's figure for two periods in one area (SPEC §4 arithmetic)."""
+    """Compare a measure's figure for two periods in one area: values, change, direction."""
 
     @extend_schema(
         parameters=[
             OpenApiParameter("area", str, required=True, description="area code"),
-            OpenApiParameter("base", str, required=True, description="base period (SPEC §3)"),
             OpenApiParameter(
-                "current", str, required=True, description="current period (SPEC §3)"
+                "base", str, required=True, description="base period, e.g. 2021/22-Q3"
+            ),
+            OpenApiParameter(
+                "current", str, required=True, description="current period, e.g. 2022/23-Q3"
             ),
             OpenApiParameter(
                 "approved_only",
@@ -268,5 +279,60 @@ class MeasureCompare(APIView):
                     "small_numbers": significance.small_numbers,
                     "caution": significance.caution,
                 },
+            }
+        )
+
+
+class PlanReportingQuarter(APIView):
+    """The period pages, exports and reports default to, and the later quarters' progress."""
+
+    @extend_schema(
+        responses=inline_serializer(
+            "ReportingQuarter",
+            {
+                "plan": serializers.CharField(),
+                "quarter": serializers.CharField(
+                    allow_null=True,
+                    help_text="the latest quarter whose returns are all approved; null if none",
+                ),
+                "quarter_label": serializers.CharField(allow_null=True),
+                "month": serializers.CharField(
+                    allow_null=True,
+                    help_text="the reporting month (e.g. 2023-03): the quarter's last, or "
+                    "before any quarter is complete the latest month with a figure you see",
+                ),
+                "later": inline_serializer(
+                    "QuarterProgress",
+                    {
+                        "period": serializers.CharField(help_text="e.g. 2022/23-Q4"),
+                        "label": serializers.CharField(help_text="e.g. Jan–Mar 2023"),
+                        "approved": serializers.IntegerField(help_text="returns approved"),
+                        "returns": serializers.IntegerField(help_text="returns in the period"),
+                    },
+                    many=True,
+                    help_text="the quarters after it, still in progress",
+                ),
+            },
+        )
+    )
+    def get(self, request: Request, code: str) -> Response:
+        plan = get_object_or_404(Plan, code=code)
+        state = reporting_state(plan=plan, reader=Reader.of(request.user))
+
+        def progress(p):
+            return {
+                "period": p.period.notation,
+                "label": p.period.label,
+                "approved": p.approved,
+                "returns": p.returns,
+            }
+
+        return Response(
+            {
+                "plan": plan.code,
+                "quarter": state.quarter.notation if state.quarter else None,
+                "quarter_label": state.quarter.label if state.quarter else None,
+                "month": state.month.iso if state.month else None,
+                "later": [progress(p) for p in state.later],
             }
         )

@@ -10,6 +10,11 @@ urlpatterns = [
     path("measures/<slug:code>/", api.MeasureDetail.as_view(), name="measure-detail"),
     path("measures/<slug:code>/compare/", api.MeasureCompare.as_view(), name="measure-compare"),
     path("areas/", api.AreaList.as_view(), name="area-list"),
+    path(
+        "plans/<slug:code>/reporting-quarter/",
+        api.PlanReportingQuarter.as_view(),
+        name="plan-reporting-quarter",
+    ),
     path("values/", api.ValueList.as_view(), name="value-list"),
     path("returns/", api_returns.ReturnList.as_view(), name="return-list"),
     path("returns/<int:pk>/", api_returns.ReturnDetail.as_view(), name="return-detail"),

@@ -644,3 +644,29 @@ def test_the_schema_documents_every_returns_endpoint_and_its_errors(client):
     values = paths["/api/v1/returns/{id}/values/"]["put"]
     assert {"200", "400", "403", "404", "409"} <= set(values["responses"])
     assert "requestBody" in values
+
+
+def test_the_reporting_quarter_is_the_latest_with_every_return_approved(alice, charlie):
+    from tests.factories import return_in_state
+    from tests.returns import open_quarter
+
+    client = program(charlie)
+    url_of = "/api/v1/plans/test-plan/reporting-quarter/"
+    return_in_state("approved", lead=alice, reviewer=charlie)  # dept-a's Q3; dept-b's open
+    waiting = client.get(url_of).json()
+    assert waiting["quarter"] is None
+    assert waiting["later"] == [
+        {"period": "2022/23-Q3", "label": "Oct–Dec 2022", "approved": 1, "returns": 2}
+    ]
+    Return.objects.filter(department__code="dept-b").update(status=Return.Status.APPROVED)
+    open_quarter("2022/23-Q4", deadline=date(2023, 4, 20))
+    answer = client.get(url_of).json()
+    assert (answer["quarter"], answer["quarter_label"], answer["month"]) == (
+        "2022/23-Q3",
+        "Oct–Dec 2022",
+        "2022-12",
+    )
+    assert answer["later"] == [
+        {"period": "2022/23-Q4", "label": "Jan–Mar 2023", "approved": 0, "returns": 2}
+    ]
+    assert APIClient().get(url_of).status_code in (401, 403)
