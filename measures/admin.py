@@ -18,6 +18,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from measures import services as catalogue
 from measures.arithmetic.periods import Month, Period
@@ -56,6 +57,13 @@ def _refusal_text(exc: Exception) -> str:
     return str(exc)
 
 
+class HistoryChanges(HistoricalRecordContextHelper):
+    """The changes listed on a history page, with an empty old or new value shown as "–"."""
+
+    def prepare_delta_change_value(self, change, value):
+        return "–" if value is None else super().prepare_delta_change_value(change, value)
+
+
 class HistoryAdmin(SimpleHistoryAdmin):
     """simple-history's admin, with its "revert" form held to the change page's rules.
 
@@ -70,6 +78,9 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     def revert_disabled(self, request, obj=None):
         return not self.revert_allowed or super().revert_disabled(request, obj)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return HistoryChanges(self.model, historical_record)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":

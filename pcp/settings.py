@@ -180,7 +180,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Police and Crime Plan performance API",
-    "DESCRIPTION": "Measures, areas, values and computed comparisons (SPEC §8).",
+    "DESCRIPTION": "Measures, areas, values and computed comparisons.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

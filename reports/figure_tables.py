@@ -73,6 +73,17 @@ class TableData:
     has_figures: bool = False
 
 
+def period_without_figures(tables: Iterable[TableData]) -> bool:
+    """Return whether the tables have rows but not one figure for the reporting period: a
+    page then says so in a sentence rather than show every row with dashes.
+
+    Tables without rows are left as they are ("No figures."): none of their measures
+    applies (no target, no national figure), which says nothing about the period.
+    """
+    tables = list(tables)
+    return any(t.rows for t in tables) and not any(t.has_figures for t in tables)
+
+
 def _shifted(window: Period, comparison) -> Period:
     """Return `window` moved back as far as the comparison's windows were (partial data)."""
     gap = comparison.current.period.end.months_until(comparison.requested_current.end)

@@ -29,7 +29,7 @@ class Section:
     headlines: list[Any] = field(default_factory=list)
     title: str = ""
     sources: list[str] = field(default_factory=list)
-    definitions: list[tuple[str, str]] = field(default_factory=list)
+    definitions: list[Any] = field(default_factory=list)  # its measures that have one
     charts: list[Any] = field(default_factory=list)
     measures: list[Any] = field(default_factory=list)
 
@@ -81,7 +81,7 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
             tables=tables,
             headlines=headlines.get(priority.pk, []),
             sources=sorted({m.source for m in in_tables if m.source}),
-            definitions=[(m.name, m.definition) for m in in_tables if m.definition],
+            definitions=[m for m in in_tables if m.definition],
             measures=in_tables,
         )
         section.charts = section_charts(section, area=area, month=month, book=book)

@@ -67,6 +67,11 @@ def _html(template: str, *args: Any) -> SafeString:
     return mark_safe(template.format(*(_escape(a) for a in args)))  # every argument escaped
 
 
+def definition_anchor(measure) -> str:
+    """Return the id of the measure's definition in the report's section notes."""
+    return f"measure-{measure.code}"
+
+
 def _value(record: dict[str, Any], key: str) -> str:
     measure = record["measure"]
     return format_value(record.get(key), measure.unit, measure.decimals)
@@ -88,6 +93,9 @@ class FigureTable(tables.Table):
     """Base for figure tables: labels from the data, a status column, marks after values."""
 
     status = tables.Column(verbose_name="Status", orderable=False)
+    # In a published report the measure pages are out of reach (they need signing in): a
+    # measure's name links to its definition in the report instead (`reports.templatetags`).
+    published = False
 
     def __init__(self, data: TableData, **kwargs):
         # Passed here rather than in Meta: tables2 does not inherit Meta into subclasses.
@@ -178,6 +186,10 @@ class FigureTable(tables.Table):
         return TARGET_LABELS.get(value, "")
 
     def render_measure(self, value):
+        if self.published:
+            if not value.definition:
+                return value.name
+            return _html('<a href="#{0}">{1}</a>', definition_anchor(value), value.name)
         # One reverse() per table, not per row: measure codes are slugs, safe in a path.
         if not hasattr(self, "_measure_url"):
             self._measure_url = reverse("reports:measure", args=["-code-"])

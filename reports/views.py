@@ -94,7 +94,7 @@ class FigureTableView(LoginRequiredMixin, TemplateView):
             month=month,
             book=SeriesBook(self.reader, rows=self.rows_needed(month, self.measures)),
         )
-        if built and not any(data.has_figures for data in built):
+        if figure_tables.period_without_figures(built):
             # Rows of dashes would say less than one sentence (exports still give the rows).
             self.no_figures_for = period or Period.month(month)
         wanted_rag = cleaned["target_status"]
@@ -254,9 +254,9 @@ def report_preview(request):
                     plan=plan, area=area, month=month, book=SeriesBook(reader)
                 )
             ]
-            if sections and not any(
-                section.headlines or any(data.has_figures for _, data in section.tables)
-                for section, _ in sections
+            shown = [data for section, _ in sections for _, data in section.tables]
+            if figure_tables.period_without_figures(shown) and not any(
+                section.headlines for section, _ in sections
             ):
                 no_figures_for = period or Period.month(month)
     return render(
