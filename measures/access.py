@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
-from measures.models import Headline, Profile, Value
+from measures.models import Headline, Profile, UnavailableFigure, Value
 
 Role = Profile.Role
 
@@ -151,6 +151,27 @@ class Reader:
         if self.kind == "department":
             return qs.filter(
                 Q(status=Value.Status.APPROVED) | Q(measure__owner_id=self.department_id)
+            )
+        return qs
+
+    def unavailable(
+        self, qs: QuerySet[UnavailableFigure] | None = None
+    ) -> QuerySet[UnavailableFigure]:
+        """Return the figures marked not available this reader reads, on the rule of values."""
+        qs = UnavailableFigure.objects.all() if qs is None else qs
+        if self.approved_only:
+            qs = qs.filter(status=UnavailableFigure.Status.APPROVED)
+        if self.kind == "user":
+            return _visible(
+                self.user,
+                qs,
+                own=Q(measure__owner_id__in=department_ids(self.user)),
+                approved=Q(status=UnavailableFigure.Status.APPROVED),
+            )
+        if self.kind == "department":
+            return qs.filter(
+                Q(status=UnavailableFigure.Status.APPROVED)
+                | Q(measure__owner_id=self.department_id)
             )
         return qs
 

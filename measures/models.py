@@ -348,7 +348,7 @@ class Value(LockedWhenApproved):
         null=True,
         blank=True,
         help_text="For a figure from a periodic release: the first day of the month the "
-        "source published it (\"Data was updated in February 2023…\").",
+        'source published it ("Data was updated in February 2023…").',
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     updated_at = models.DateTimeField(auto_now=True)

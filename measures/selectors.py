@@ -294,6 +294,7 @@ def release_months(
     return {
         (measure_id, Month.from_date(end)): Month.from_date(released)
         for measure_id, end, released in rows.values_list("measure_id", "end", "released_on")
+        if released is not None
     }
 
 
@@ -305,7 +306,7 @@ def unavailable_figures(
     there are none, two when there are."""
     ids, area_ids = [m.pk for m in measures], [a.pk for a in areas]
     gaps = list(
-        reader.values(
+        reader.unavailable(
             UnavailableFigure.objects.filter(measure_id__in=ids, area_id__in=area_ids)
         ).values_list("measure_id", "area_id", "start", "end", "reason")
     )

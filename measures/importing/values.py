@@ -149,7 +149,7 @@ def _parse_value_row(
 
 def _differences(existing: Value, row: _ParsedRow) -> list[str]:
     """Return "field old → new" for each stored field the row would change."""
-    wanted = {
+    wanted: dict[str, Any] = {
         "value": row.value,
         "numerator": row.numerator,
         "denominator": row.denominator,

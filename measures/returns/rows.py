@@ -285,16 +285,14 @@ def returns_asking(measure: Measure, area_id: int, period: Period) -> Q:
         reporting_period__end__gte=span.end.first_day,
     )
     due = due_month(measure, period)
-    marked = (
-        due is not None
-        and UnavailableFigure.objects.filter(
+    if due is not None and (
+        UnavailableFigure.objects.filter(
             measure=measure,
             area_id=area_id,
             start=period.start.first_day,
             end=period.end.first_day,
         ).exists()
-    )
-    if marked:
+    ):
         # Marked not available where it fell due: the next period's return asks for it.
         first = (
             ReportingPeriod.objects.filter(plan_id=measure.priority.plan_id)

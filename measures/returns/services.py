@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.http import Http404
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
@@ -449,6 +449,7 @@ def _write_unavailable(row: ReturnRow, entry: ValueEntry, label, area_id, actor,
     if (old or "") == reason:
         return []
     if not reason:
+        assert gap is not None  # a reason was stored, since it differs from ""
         _audited(gap, actor, "cleared in return")
         gap.delete()
     else:
@@ -829,7 +830,8 @@ def _set_status(ret: Return, status: str, *, actor, reason: str, unlock: bool = 
     """
     now = timezone.now()
     slots = return_slots(ret)
-    queries = {
+    # Three models with the same status field (LockedWhenApproved); typed loosely to loop.
+    queries: dict[Any, Q] = {
         Value: return_values(ret, slots),
         UnavailableFigure: return_unavailable(ret, slots),
         Headline: return_headlines(ret),
