@@ -284,6 +284,42 @@ class Target(models.Model):
         return None
 
 
+class SeriesBreak(models.Model):
+    """A break in series (SPEC §2): from this month the process behind a measure changed (a
+    recording rule, a new team, the Covid period), so its control limits are worked out
+    afresh from here and its run rules restart here, in every area."""
+
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="series_breaks")
+    start = models.DateField(
+        verbose_name="from month",
+        help_text="The first month of the changed process (stored as the 1st of the month).",
+    )
+    reason = models.CharField(
+        max_length=200,
+        help_text='Shown on the charts, e.g. "Covid-19 restrictions: breaches recorded as ASB".',
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["measure", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["measure", "start"], name="series_break_unique_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measure.code} from {self.month.short_label}: {self.reason}"
+
+    def clean(self) -> None:
+        # A break is a month: any day of it names it.
+        if self.start is not None:
+            self.start = self.start.replace(day=1)
+
+    @property
+    def month(self) -> Month:
+        return Month.from_date(self.start)
+
+
 class ApprovedLocked(Exception):
     """An approved figure or headline cannot change until its return is reopened."""
 
