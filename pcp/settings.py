@@ -86,6 +86,16 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("TEST", {})
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite ignores select_for_update, so two requests that act on one return at once would
+    # both read it and then both try to write, and one would fail with "database is locked"
+    # (a server error). IMMEDIATE takes the write lock when a transaction begins, so the
+    # services' transactions run one after the other as PostgreSQL's row locks make them:
+    # the second sees the first one's result and is refused with the conflict message. The
+    # timeout (seconds) is how long the second waits for the first before giving up.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -244,8 +244,15 @@ def reporting_period_open_due(*, today: datetime.date, deadline_days: int = 21) 
 
 
 def _check_version(ret: Return, version: int) -> None:
+    conflict = return_conflict(ret=ret, version=version)
+    if conflict is not None:
+        raise conflict
+
+
+def return_conflict(*, ret: Return, version: int) -> ReturnConflict | None:
+    """Return what others did to the return since `version` was read (None: nothing)."""
     if ret.version == version:
-        return
+        return None
     events = ReturnEvent.objects.filter(return_obj=ret, version__gt=version).select_related(
         "actor"
     )
@@ -258,7 +265,7 @@ def _check_version(ret: Return, version: int) -> None:
             edits += [OtherEdit(who=who, change=c) for c in event.changes]
         else:
             changes.append(f"{who} ({when}): {event.get_kind_display().lower()}")
-    raise ReturnConflict(
+    return ReturnConflict(
         "Someone else changed this return after you opened it, so nothing was saved. "
         "Check their changes, then try again.",
         changes,
@@ -285,6 +292,10 @@ def return_save(
     entries = list(entries)
     with transaction.atomic():
         ret = workflow.return_for(actor, return_id, action="view", for_update=True)
+        # The version first: someone who typed while a colleague submitted the return hears
+        # what happened ("alice: submitted") and keeps what they typed (the form's conflict
+        # page), rather than only that the return is now locked.
+        _check_version(ret, version)
         if not ret.is_editable:
             raise ReturnLocked(
                 f"This return is {ret.get_status_display().lower()}; its figures are locked"
@@ -292,7 +303,6 @@ def return_save(
             )
         if not workflow.can(actor, "edit", ret):
             raise PermissionDenied(workflow.refusal_reason(actor, "edit", ret))
-        _check_version(ret, version)
         rows = {row.key: row for row in return_rows(ret, with_context=False)}
         errors = _entry_errors(entries, rows)
         priorities = {p.code: p for p in return_priorities(ret)}
@@ -980,6 +990,7 @@ __all__ = [
     "reporting_period_open",
     "reporting_period_open_due",
     "return_approve",
+    "return_conflict",
     "return_reminders_send",
     "return_reopen",
     "return_save",

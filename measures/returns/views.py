@@ -19,12 +19,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils.text import Truncator
 from django.views.decorators.http import require_http_methods
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin, SingleTableView
 
 from measures import access
 from measures.arithmetic.formatting import MISSING, format_value
+from measures.arithmetic.periods import parse_period
 from measures.models import Measure, ReportingPeriod, Return, ReturnEvent
 from measures.returns import services, workflow
 from measures.returns.filters import ReturnFilter
@@ -33,6 +35,7 @@ from measures.returns.forms import (
     ReportingPeriodForm,
     ReturnForm,
     RowFields,
+    field_name,
     figure_text,
 )
 from measures.returns.progress import ReturnTable, ReviewQueueTable, is_overdue
@@ -44,6 +47,7 @@ from measures.returns.rows import (
     return_headline_map,
     return_priorities,
     return_rows,
+    row_key,
 )
 from pcp.security import note_refusal
 
@@ -247,12 +251,18 @@ def _render_return(
     send_back_form: ReasonForm | None = None,
     reopen_form: ReasonForm | None = None,
     conflict: list[str] | None = None,
+    unsaved: list[tuple[str, str]] | None = None,
     summary_intro: str = "Nothing was saved. Correct the figures below and try again.",
     status: int = 200,
 ) -> HttpResponse:
     """Render the return: its form when the person may edit it, else a read-only page."""
     user = request.user
     rows = rows if rows is not None else return_rows(ret)
+    if ret.status == Return.Status.APPROVED:
+        # Its warnings were explained before it was submitted and it has been approved
+        # since: shown again, they would read as still waiting for a note.
+        for row in rows:
+            row.warnings = []
     can_edit = workflow.can(user, "edit", ret)
     if can_edit and form is None:
         form = _return_form(ret, rows)
@@ -290,6 +300,7 @@ def _render_return(
             "required": required,
             "overdue": is_overdue(ret),
             "conflict": conflict,
+            "unsaved": unsaved or [],
             "error_links": error_links,
             "summary_intro": summary_intro if form is not None and form.errors else "",
             "can_edit": can_edit,
@@ -320,7 +331,22 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _return_save(request: HttpRequest, pk: int) -> HttpResponse:
-    ret = workflow.return_for(request.user, pk, action="edit")
+    try:
+        ret = workflow.return_for(request.user, pk, action="edit")
+    except workflow.WrongState:
+        # Submitted or approved since their page was loaded: they see what happened and
+        # what they typed, rather than a refusal that throws it away.
+        ret = workflow.return_for(request.user, pk, action="view")
+        version = _version(request)
+        conflict = (
+            services.return_conflict(ret=ret, version=version)
+            if version is not None and version < ret.version
+            else None
+        )
+        if conflict is None:
+            raise
+        typed = _return_form(ret, return_rows(ret, with_context=False), data=request.POST)
+        return _render_conflict(request, pk, typed=typed, conflict=conflict)
     rows = return_rows(ret)
     form = _return_form(ret, rows, data=request.POST)
     if not form.is_valid():
@@ -341,9 +367,7 @@ def _return_save(request: HttpRequest, pk: int) -> HttpResponse:
         if submitting:
             services.return_submit(return_id=ret.pk, actor=request.user, version=version)
     except services.ReturnConflict as exc:
-        # Show what is stored now, so the lead sees the other person's figures first.
-        ret = workflow.return_for(request.user, pk, action="view")
-        return _render_return(request, ret, conflict=exc.changes, status=409)
+        return _render_conflict(request, pk, typed=form, conflict=exc)
     except services.ReturnInvalid as exc:
         intro = "Nothing was saved. Correct the figures below and try again."
         if submitting and not form.changed_figures:
@@ -372,6 +396,112 @@ def _return_save(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(ret)
 
 
+def _render_conflict(
+    request: HttpRequest, pk: int, *, typed: ReturnForm, conflict: services.ReturnConflict
+) -> HttpResponse:
+    """Show a save refused as stale with everything the person typed, and what changed since.
+
+    A figure they changed keeps their text, with the other person's change marked beside it;
+    a figure they left alone shows the other person's, so that saving again undoes nobody's
+    change by accident. The form carries the new version: a save made after looking goes
+    through. If the return can no longer be edited, what they typed is listed instead.
+    """
+    ret = workflow.return_for(request.user, pk, action="view")
+    rows = return_rows(ret)
+    latest = _return_form(ret, rows)
+    edits = {
+        name: made
+        for name, made in _edits_by_field(conflict.edits).items()
+        if name in latest.fields  # a row the return no longer asks for has no box
+    }
+    yours = _typed_changes(typed, latest, edits)
+    if not workflow.can(request.user, "edit", ret):
+        unsaved = [(str(latest.fields[name].label), typed.data[name]) for name in yours]
+        return _render_return(
+            request, ret, rows=rows, conflict=conflict.changes, unsaved=unsaved, status=409
+        )
+    data = request.POST.copy()
+    data["version"] = str(ret.version)
+    stored = _stored_as_data(latest)
+    for name in edits:
+        if name not in yours:
+            data[name] = stored[name]
+    form = _return_form(ret, rows, data=data)
+    for name, made in edits.items():
+        box = form.fields[name]
+        # Kept, and different from theirs: saving again replaces their figure.
+        kept = name in yours and box.has_changed(box.to_python(stored[name]), data[name])
+        # As help text, Django ties the mark to its input (aria-describedby) for screen
+        # readers. Set before the form is validated: its bound fields copy the help text.
+        box.help_text = f"{_changed_by(made, kept=kept)} {box.help_text}".strip()
+    form.is_valid()
+    return _render_return(
+        request, ret, rows=rows, form=form, conflict=conflict.changes, status=409
+    )
+
+
+# The fields of a recorded change of a figure, and the part of the return form that holds
+# them. Each one's recorded text reads back through its form field (the release month's,
+# "February 2023", would not: it is listed with the changes but not marked on its box).
+FORM_PARTS = {
+    "value": "value",
+    "numerator": "numerator",
+    "denominator": "denominator",
+    "note": "note",
+    "not available": "unavailable",
+}
+
+
+def _edits_by_field(edits: list[services.OtherEdit]) -> dict[str, list[services.OtherEdit]]:
+    """Return the other people's edits by the name of the form field they changed."""
+    found: dict[str, list[services.OtherEdit]] = {}
+    for edit in edits:
+        change = edit.change
+        if change.get("kind") == "headline":
+            name = field_name("headline", change["priority"])
+        elif change.get("field") in FORM_PARTS:
+            key = row_key(change["measure"], parse_period(change["period"]))
+            name = field_name(FORM_PARTS[change["field"]], key)
+        else:
+            continue
+        found.setdefault(name, []).append(edit)
+    return found
+
+
+def _typed_changes(
+    typed: ReturnForm, latest: ReturnForm, edits: dict[str, list[services.OtherEdit]]
+) -> list[str]:
+    """Return the fields the person changed from what their page showed when they loaded it.
+
+    Their page showed what the first of the other edits found (its "old"), or, where nobody
+    else changed the field, what is stored now.
+    """
+    changed = []
+    for name, box in latest.fields.items():
+        if name == "version" or name not in typed.data:
+            continue
+        if name in edits:
+            loaded = box.to_python(edits[name][0].change.get("old") or "")
+        else:
+            loaded = latest[name].initial
+        if box.has_changed(loaded, typed.data[name]):
+            changed.append(name)
+    return changed
+
+
+def _changed_by(edits: list[services.OtherEdit], *, kept: bool) -> str:
+    """Return the mark beside a field someone else changed: who, and to what."""
+    who = " and ".join(dict.fromkeys(edit.who for edit in edits))
+    new = edits[-1].change.get("new")
+    if new is None:
+        text = f"Cleared by {who} while you were editing."
+    else:
+        if edits[-1].change.get("field") in ("note", "text", "not available"):
+            new = f"“{Truncator(new).chars(80)}”"
+        text = f"Changed by {who} to {new} while you were editing."
+    return f"{text} Yours is kept: saving replaces theirs." if kept else text
+
+
 # --- transitions ------------------------------------------------------------------------------
 #
 # Each fetches the return for its action before looking at the method, so a lead of another
@@ -381,16 +511,11 @@ def _return_save(request: HttpRequest, pk: int) -> HttpResponse:
 @returns_page
 def return_submit(request: HttpRequest, pk: int) -> HttpResponse:
     """Submit the return as stored (the form's "Save and submit" also saves first)."""
-    ret = workflow.return_for(request.user, pk, action="submit")
+    ret = _return_for_action(request, pk, "submit")
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    version = request.POST.get("version", "")
     try:
-        services.return_submit(
-            return_id=ret.pk,
-            actor=request.user,
-            version=int(version) if version.isdigit() else None,
-        )
+        services.return_submit(return_id=ret.pk, actor=request.user, version=_version(request))
     except services.ReturnInvalid as exc:
         rows = return_rows(ret)
         form = _return_form(ret, rows, data=_stored_as_data(_return_form(ret, rows)))
@@ -403,13 +528,44 @@ def return_submit(request: HttpRequest, pk: int) -> HttpResponse:
             form=form,
             summary_intro=NOT_SUBMITTED,
         )
-    except services.ReturnConflict as exc:
-        messages.error(request, " ".join([str(exc), *exc.changes]))
-        return redirect(ret)
-    except services.WorkflowError as exc:
-        messages.error(request, str(exc))
-        return redirect(ret)
+    except (services.WorkflowError, workflow.WrongState) as exc:
+        return _refused(request, ret, exc)
     messages.success(request, "Submitted for review.")
+    return redirect(ret)
+
+
+def _return_for_action(request: HttpRequest, pk: int, action: str) -> Return:
+    """Fetch the return for an action, refusing (403) anyone who may not take it now.
+
+    Someone refused only for the return's state, whose page showed an older version, goes
+    on to the service instead: someone else acted first, and the service says who and what
+    (a conflict), where a refusal would only say that the state is now wrong.
+    """
+    try:
+        return workflow.return_for(request.user, pk, action=action)
+    except workflow.WrongState:
+        ret = workflow.return_for(request.user, pk)
+        version = _version(request)
+        if request.method == "POST" and version is not None and version < ret.version:
+            return ret
+        raise
+
+
+def _version(request: HttpRequest) -> int | None:
+    """Return the version of the return the person's page showed, if it was posted."""
+    version = request.POST.get("version", "")
+    return int(version) if version.isdigit() else None
+
+
+def _refused(request: HttpRequest, ret: Return, exc: Exception) -> HttpResponse:
+    """Say on the return's page why an action was refused.
+
+    The service refuses for the return's state (WrongState) only when the state changed
+    after this view checked it: someone else acted at the same moment, which is a conflict
+    to explain, not a permission to deny.
+    """
+    changes = exc.changes if isinstance(exc, services.ReturnConflict) else []
+    messages.error(request, " ".join([str(exc), *changes]))
     return redirect(ret)
 
 
@@ -424,14 +580,13 @@ def _stored_as_data(form: ReturnForm) -> dict[str, str]:
 
 @returns_page
 def return_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    ret = workflow.return_for(request.user, pk, action="approve")
+    ret = _return_for_action(request, pk, "approve")
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     try:
-        services.return_approve(return_id=ret.pk, actor=request.user)
-    except services.WorkflowError as exc:
-        messages.error(request, str(exc))
-        return redirect(ret)
+        services.return_approve(return_id=ret.pk, actor=request.user, version=_version(request))
+    except (services.WorkflowError, workflow.WrongState) as exc:
+        return _refused(request, ret, exc)
     messages.success(request, "Approved. Its figures are now locked and shown as approved.")
     return redirect(ret)
 
@@ -448,9 +603,8 @@ def _decide_with_reason(request: HttpRequest, pk: int, action: str) -> HttpRespo
     service = services.return_send_back if action == "send_back" else services.return_reopen
     try:
         service(return_id=ret.pk, actor=request.user, reason=form.cleaned_data["reason"])
-    except services.WorkflowError as exc:
-        messages.error(request, str(exc))
-        return redirect(ret)
+    except (services.WorkflowError, workflow.WrongState) as exc:
+        return _refused(request, ret, exc)
     done = "Returned to the lead for changes." if action == "send_back" else "Reopened."
     messages.success(request, done)
     return redirect(ret)

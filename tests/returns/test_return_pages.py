@@ -493,7 +493,8 @@ def test_a_stale_form_shows_what_the_other_person_changed_and_overwrites_nothing
     assert re.search(r"amir \(\d+ \w+ 2\d{3} \d\d:\d\d\): Assaults, Dec 2022 value", page)
     assert "(blank) → 13" in page
     assert list(Value.objects.values_list("value", flat=True)) == [13]
-    assert 'value="13"' in page, "the latest stored figure is shown"
+    assert 'value="99"' in page, "what alice typed is kept (tests/returns/test_stale_save.py)"
+    assert "Changed by amir to 13 while you were editing." in page
     ret.refresh_from_db()
     assert ret.version == 2
 
