@@ -200,8 +200,8 @@ class Journey:
 
 # --- the return form --------------------------------------------------------------------------
 
-READ_ROWS = """() => {
-  const table = document.querySelector("table.return-rows");
+READ_ROWS = """() => [...document.querySelectorAll("table.return-rows")].flatMap((table) => {
+  // One table per group: the quarter's own figures, late figures, a release.
   const headers = [...table.tHead.rows[0].cells].map((c) => c.textContent.trim());
   const cell = (tr, name) => tr.cells[headers.indexOf(name)];
   return [...table.tBodies[0].rows].filter((tr) => tr.querySelector('input[name^="value-"]'))
@@ -215,7 +215,7 @@ READ_ROWS = """() => {
         previous: cell(tr, "Previous period").textContent.trim(),
         last_year: cell(tr, "Same period last year").textContent.trim(),
         unit: tr.dataset.unit,
-        required: !/Not yet due/.test(cell(tr, "Measure").textContent),
+        required: !/Optional here/.test(cell(tr, "Measure").textContent),
         ratio: Boolean(part("numerator")),
         needs_note: /Needs a note/.test(cell(tr, "Warnings").textContent),
         warnings: cell(tr, "Warnings").textContent.trim(),
@@ -227,7 +227,7 @@ READ_ROWS = """() => {
         },
       };
     });
-}"""
+})"""
 
 
 @dataclass
