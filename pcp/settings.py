@@ -239,8 +239,10 @@ LOGGING = {
     },
 }
 
-# Links in e-mails.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The site's public address, e.g. https://pcp.example.police.uk: links in e-mails, the
+# publish command's output and the published PDFs, which are read away from the site. A
+# production deployment must set it (`reports/checks.py` fails the system check without it).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "")
 
 CELERY_BEAT_SCHEDULE = {
     "recompute-pending": {

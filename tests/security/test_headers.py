@@ -169,6 +169,7 @@ def _production_env() -> dict[str, str]:
         "DEBUG": "false",
         "SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(50)),
         "ALLOWED_HOSTS": "pcp.example.org",
+        "SITE_URL": "https://pcp.example.org",
     }
 
 
