@@ -8,8 +8,8 @@ matter's word on approval in place of a status column, one label per group, link
 site's real address. Made-up tables show the layouts the demo does not need: a long table
 (its header repeated on every page) and one too wide for a portrait page (landscape).
 
-A few pages are rendered to PNG in test-artifacts/report-pdf/ (when poppler's `pdftoppm`
-is installed) for a person to look at.
+A few pages are rendered to PNG (when poppler's `pdftoppm` is installed) in the test's tmp
+directory and copied to test-artifacts/report-pdf/ for a person to look at.
 """
 
 from __future__ import annotations
@@ -312,26 +312,27 @@ def test_links_in_the_pdf_use_the_site_address(pdf, version):
     assert links and all(link.startswith(f"{SITE}/reports/published/") for link in links), links
 
 
-def test_pages_render_to_png_for_a_person_to_look_at(pdf, document):
+def test_pages_render_to_png_for_a_person_to_look_at(pdf, document, tmp_path):
     if not shutil.which("pdftoppm"):
         pytest.skip("pdftoppm (poppler-utils) is not installed: no PNGs")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for old in ARTIFACTS.glob("*.png"):
-        old.unlink()
-    report = ARTIFACTS / "report.pdf"
+    report = tmp_path / "report.pdf"
     report.write_bytes(pdf)
     compact = page_of_element(document, "section-domestic-abuse-sexual-violence")
     scorecard = page_of_element(document, "section-organised-crime")
-    for number in sorted({1, 2, 3, scorecard, compact}):
+    pages = sorted({1, 2, 3, scorecard, compact})
+    for number in pages:
         subprocess.run(
             ["pdftoppm", "-png", "-r", "60", "-f", f"{number}", "-l", f"{number}", report, "page"],
-            cwd=ARTIFACTS,
+            cwd=tmp_path,
             check=True,
             timeout=60,
         )
-    written = sorted(ARTIFACTS.glob("*.png"))
-    assert len(written) == len({1, 2, 3, scorecard, compact})
+
+    written = sorted(tmp_path.glob("*.png"))
+    assert len(written) == len(pages)
     assert all(png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for png in written)
+    # A copy where people look (test runs may overwrite each other's: nothing is checked there).
+    shutil.copytree(tmp_path, ARTIFACTS, dirs_exist_ok=True)
 
 
 # --- layouts the demo does not need ---------------------------------------------------------
