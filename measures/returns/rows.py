@@ -394,6 +394,7 @@ def _add_context(row: ReturnRow, series) -> None:
             history=row.history,
             previous=row.previous,
             same_period_last_year=row.same_period_last_year,
+            unit=row.measure.unit,
         )
 
 
