@@ -22,8 +22,8 @@ from measures.returns import workflow
 from measures.selectors import (
     Anchored,
     SeriesBook,
-    reporting_state,
     pending_recompute,
+    reporting_state,
 )
 from reports import figure_tables, publishing, report_sections, selectors, tables
 from reports.charts import series_charts
