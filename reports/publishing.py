@@ -192,6 +192,8 @@ def headline_problems(built: BuiltReport, *, book: SeriesBook) -> list[Problem]:
 # they are, so that versions can be compared figure by figure.
 SNAPSHOT_FORMAT = 2
 ABSENT = "—"
+# What a snapshot's table holds for its downloads only (see `_content`).
+DOWNLOAD_ONLY = frozenset({"values", "formats", "title"})
 
 
 class NothingChanged(PublishBlocked):
@@ -321,11 +323,15 @@ def snapshot_of(built: BuiltReport) -> dict[str, Any]:
             values = [[_jsonable(c) for c in row] for row in table.as_values()]
             tables.append(
                 {
-                    "key": f"{section.code}-{index + 1}",  # the spreadsheet's sheet name
+                    "key": f"{section.code}-{index + 1}",
                     "id": f"{section.code}/{kind}/{data.key}",
                     "section": section.title,
+                    "title": table.title,  # the spreadsheet's sheet name
                     "caption": table.caption,
+                    # The downloads' header and rows (`reports.exports`), with each cell's
+                    # number format.
                     "values": values,
+                    "formats": table.export_formats(),
                     "cells": [
                         [strip_tags(str(html)) for html, _ in row] for row in table.cell_rows()
                     ],
@@ -412,11 +418,12 @@ def _content(snapshot: dict[str, Any]) -> dict[str, Any]:
     # Its report fixes the months; the notation only says how they were typed ("2022/23-Q3"
     # on the command line, "2022-10/2022-12" from the publish page).
     content.pop("period", None)
+    # A table's download (values, formats, sheet title) is its printed cells and figures
+    # laid out for a spreadsheet: a new layout of the downloads is not a new report.
     content["tables"] = ordered(
         {
-            **table,
+            **{k: v for k, v in table.items() if k not in DOWNLOAD_ONLY},
             "key": None,
-            "values": ordered(table["values"]),
             "cells": ordered(table["cells"]),
         }
         for table in snapshot["tables"]
