@@ -35,6 +35,7 @@ from measures.models import (
     ReportingPeriod,
     Return,
     ReturnEvent,
+    SeriesBreak,
     Target,
     Value,
 )
@@ -326,13 +327,38 @@ class TargetInline(admin.TabularInline):
         return False
 
 
+class SeriesBreakForm(forms.ModelForm):
+    class Meta:
+        model = SeriesBreak
+        fields = ["start", "reason"]
+
+    def clean_start(self):
+        # A break is a month: any day of it names it (and two rows of one month clash here,
+        # on the form, rather than in the database).
+        start = self.cleaned_data.get("start")
+        return start.replace(day=1) if start else start
+
+
+class SeriesBreakInline(admin.TabularInline):
+    """A measure's breaks in series (SPEC §2): from each, its control limits are worked out
+    afresh and its run rules restart. Saved through catalogue.series_break_save and
+    series_break_delete (MeasureAdmin.save_formset), which mark the measure for recompute."""
+
+    model = SeriesBreak
+    form = SeriesBreakForm
+    fields = ["start", "reason"]
+    extra = 0
+    verbose_name = "break in series"
+    verbose_name_plural = "breaks in series (control limits start afresh from each)"
+
+
 @admin.register(Measure)
 class MeasureAdmin(HistoryAdmin):
     list_display = ["code", "name", "priority", "unit", "aggregation", "polarity", "owner"]
     list_filter = ["priority__plan", "priority", "unit", "frequency", "owner"]
     search_fields = ["code", "name", "definition"]
     list_select_related = ["priority", "owner"]
-    inlines = [TargetInline]
+    inlines = [TargetInline, SeriesBreakInline]
     fieldsets = [
         (None, {"fields": ["priority", "position", "code", "name", "definition"]}),
         (
@@ -349,6 +375,16 @@ class MeasureAdmin(HistoryAdmin):
         catalogue.measure_save(
             measure=obj, actor=request.user, changed=form.changed_data if change else ["unit"]
         )
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not SeriesBreak:
+            return super().save_formset(request, form, formset, change)
+        # Through the services: each break saved or removed marks the measure for recompute.
+        kept = formset.save(commit=False)
+        for gone in formset.deleted_objects:
+            catalogue.series_break_delete(series_break_id=gone.pk, actor=request.user)
+        for series_break in kept:
+            catalogue.series_break_save(series_break=series_break, actor=request.user)
 
 
 class TargetForm(forms.ModelForm):

@@ -1,4 +1,5 @@
-"""Writes to the catalogue (SPEC §2): targets and measures, from the admin or a plan import.
+"""Writes to the catalogue (SPEC §2): targets, measures and breaks in series, from the admin
+or a plan import.
 
 Each is permission-checked, validated, recorded in the row's history and, where the change
 alters derived figures, marks the measure for recompute in the same transaction. Writes of
@@ -14,7 +15,7 @@ from django.db import transaction
 
 from measures import access
 from measures.engine.marks import recompute_mark
-from measures.models import Measure, Target
+from measures.models import Measure, SeriesBreak, Target
 
 
 def _audited(obj, actor, reason: str) -> None:
@@ -91,3 +92,41 @@ def measure_save(*, measure: Measure, actor, changed: Iterable[str], reason: str
         if set(changed) & set(FIGURE_DEFINING_FIELDS):
             recompute_mark([measure.pk])
     return measure
+
+
+def series_break_save(*, series_break: SeriesBreak, actor, reason: str = "") -> SeriesBreak:
+    """Record or change a break in series, validated and recorded; mark its measure for
+    recompute (its control limits and run signals start afresh at the break).
+
+    `actor` None is a management command run by an operator (the plan import).
+    """
+    if actor is not None:
+        access.require_admin(actor)
+    with transaction.atomic():
+        measure_ids = {series_break.measure_id}
+        if series_break.pk is not None:
+            previous = (
+                SeriesBreak.objects.select_for_update()
+                .filter(pk=series_break.pk)
+                .values_list("measure_id", flat=True)
+                .first()
+            )
+            if previous is not None:
+                measure_ids.add(previous)  # a break moved to another measure
+        series_break.full_clean()
+        _audited(series_break, actor, reason.strip() or "break in series recorded")
+        series_break.save()
+        recompute_mark(measure_ids)
+    return series_break
+
+
+def series_break_delete(*, series_break_id: int, actor, reason: str = "") -> None:
+    """Delete a break in series, recorded in its history; mark its measure for recompute."""
+    access.require_admin(actor)
+    with transaction.atomic():
+        series_break = SeriesBreak.objects.select_for_update().filter(pk=series_break_id).first()
+        if series_break is None:
+            return
+        _audited(series_break, actor, reason.strip() or "break in series removed")
+        series_break.delete()
+        recompute_mark([series_break.measure_id])

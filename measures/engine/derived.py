@@ -5,7 +5,8 @@ per scope that computes every month's rolling twelve months, financial year to d
 same windows a year earlier, changes, directions, coverage, the comparison with the plan
 baseline and XmR limits and run signals with window functions, then a merge of the result
 into the table. Nothing is computed one value at a time, so the cost is the
-database's own. The arithmetic is that of `measures.arithmetic.figures` (tests compare the two).
+database's own. The arithmetic is that of `measures.arithmetic.figures` and, for the XmR
+columns, `measures.arithmetic.spc.month_checks` (tests compare them).
 """
 
 from __future__ import annotations
@@ -15,10 +16,15 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 from django.utils import timezone
 
-from measures.arithmetic.spc import RUN_LENGTH, TREND_LENGTH, XMR_CONSTANT
-from measures.models import DerivedFigure
+from measures.arithmetic.spc import (
+    HISTORY_MONTHS,
+    MIN_POINTS,
+    RUN_LENGTH,
+    TREND_LENGTH,
+    XMR_CONSTANT,
+)
+from measures.models import DerivedFigure, SeriesBreak
 
-SPC_WINDOW = 24  # months of history the limits for a month are drawn from
 TRAILING_MONTHS = 11  # rows kept after a series' last value: where 12-month windows still hold it
 
 COLUMNS = (
@@ -38,6 +44,8 @@ def _dialect() -> dict[str, str]:
             "month_index": "(EXTRACT(YEAR FROM {0})::int * 12 + EXTRACT(MONTH FROM {0})::int - 1)",
             "month_date": "make_date(({0}) / 12, ({0}) % 12 + 1, 1)",
             "sign": "sign({0})",
+            "greatest": "GREATEST({0}, {1})",
+            "least": "LEAST({0}, {1})",
         }
     return {
         "month_index": (
@@ -46,6 +54,9 @@ def _dialect() -> dict[str, str]:
         ),
         "month_date": "printf('%04d-%02d-01', ({0}) / 12, ({0}) % 12 + 1)",
         "sign": "(CASE WHEN {0} > 0 THEN 1 WHEN {0} < 0 THEN -1 ELSE 0 END)",
+        # SQLite's MAX and MIN of several arguments are its GREATEST and LEAST.
+        "greatest": "MAX({0}, {1})",
+        "least": "MIN({0}, {1})",
     }
 
 
@@ -58,6 +69,12 @@ def derived_select_sql(*, scope: str, measure_filter: str = "") -> str:
     """
     d = _dialect()
     month_index = d["month_index"].format("val.start")
+    break_index = d["month_index"].format("sb.start")
+    breaks_table = SeriesBreak._meta.db_table
+    lower = d["greatest"].format(f"spc_mean - {XMR_CONSTANT} * spc_mean_range", "0")
+    upper = f"spc_mean + {XMR_CONSTANT} * spc_mean_range"
+    capped_upper = d["least"].format(upper, "100")
+    enough = f"spc_n >= {MIN_POINTS} AND spc_mean_range IS NOT NULL"
     baseline_start = d["month_index"].format("pl.baseline_start")
     baseline_end = d["month_index"].format("pl.baseline_end")
     plan_length = "COALESCE(s.be - s.bs + 1, 1)"
@@ -94,6 +111,10 @@ bounds AS (
            MIN(pol) AS pol, MIN(unit) AS unit, MIN(bs) AS bs, MIN(be) AS be
     FROM v GROUP BY measure_id, area_id
 ),
+-- Breaks in series (spc.segments): a month at which a measure's control limits start afresh.
+breaks AS (
+    SELECT sb.measure_id, {break_index} AS mi FROM {breaks_table} sb
+),
 months (mi) AS (
     SELECT MIN(lo) FROM bounds
     UNION ALL
@@ -117,6 +138,15 @@ c AS (
     ) AS every_month
     GROUP BY measure_id, area_id, mi
 ),
+-- Which segment between breaks in series each month is in: the breaks at or before it.
+cs AS (
+    SELECT c.*,
+        SUM(CASE WHEN br.mi IS NULL THEN 0 ELSE 1 END) OVER (
+            PARTITION BY c.measure_id, c.area_id ORDER BY c.mi
+            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS segment
+    FROM c LEFT JOIN breaks br ON br.measure_id = c.measure_id AND br.mi = c.mi
+),
 -- The plan's baseline window, one figure per series (the same rules as figures.figure_for).
 base_months AS (
     SELECT measure_id, area_id, SUM(value) AS b_sum, SUM(numerator) AS b_num,
@@ -137,7 +167,7 @@ base AS (
     LEFT JOIN c ON c.measure_id = bm.measure_id AND c.area_id = bm.area_id AND c.mi = bm.b_last
 ),
 w AS (
-    SELECT c.*,
+    SELECT cs.*,
         SUM(value) OVER r12 AS r12_sum, AVG(value) OVER r12 AS r12_mean,
         SUM(numerator) OVER r12 AS r12_num, SUM(denominator) OVER r12 AS r12_den,
         COUNT(value) OVER r12 AS r12_n, COALESCE(MIN(ok) OVER r12, 1) AS r12_ok,
@@ -147,10 +177,11 @@ w AS (
         COUNT(value) OVER series AS carry_group,
         SUM(value) OVER cum AS cum_sum, SUM(numerator) OVER cum AS cum_num,
         SUM(denominator) OVER cum AS cum_den, COUNT(value) OVER cum AS cum_n,
-        LAG(value) OVER series AS previous_value,
-        ABS(value - LAG(value) OVER series) AS moving_range
-    FROM c
+        LAG(value) OVER phase AS previous_value,
+        ABS(value - LAG(value) OVER phase) AS moving_range
+    FROM cs
     WINDOW series AS (PARTITION BY measure_id, area_id ORDER BY mi),
+        phase AS (PARTITION BY measure_id, area_id, segment ORDER BY mi),
         cum AS (PARTITION BY measure_id, area_id ORDER BY mi
                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
         r12 AS (PARTITION BY measure_id, area_id ORDER BY mi
@@ -168,7 +199,7 @@ latest AS (
 ),
 f AS (
     SELECT measure_id, area_id, mi, value, ok, previous_value, agg, pol, unit, bs, be, carried,
-        cum_sum, cum_num, cum_den, cum_n,
+        segment, cum_sum, cum_num, cum_den, cum_n,
         CASE agg WHEN 'sum' THEN r12_sum WHEN 'mean' THEN r12_mean
                  WHEN 'latest' THEN CASE WHEN r12_n > 0 THEN carried END
                  WHEN 'ratio' THEN r12_num * 100.0 / NULLIF(r12_den, 0) END AS r12,
@@ -182,17 +213,22 @@ f AS (
         fy_n, fy_ok, mi - ((mi - 3) / 12) * 12 - 2 AS fy_required,
         -- In floating point: limits are a guide, and numeric sliding averages can degrade to
         -- re-aggregating the frame for every row.
-        AVG(CAST(value AS double precision)) OVER history AS spc_centre,
+        AVG(CAST(value AS double precision)) OVER history AS spc_mean,
         AVG(CAST(moving_range AS double precision)) OVER history AS spc_mean_range,
         COUNT(value) OVER history AS spc_n
     FROM latest
-    WINDOW history AS (PARTITION BY measure_id, area_id ORDER BY mi
-                       ROWS BETWEEN {SPC_WINDOW} PRECEDING AND 1 PRECEDING)
+    WINDOW history AS (PARTITION BY measure_id, area_id, segment ORDER BY mi
+                       ROWS BETWEEN {HISTORY_MONTHS} PRECEDING AND 1 PRECEDING)
 ),
+-- Limits from enough history only, held within what the figure can take (spc.unit_bounds):
+-- never below zero, a percentage never over 100.
 l AS (
     SELECT f.*,
-        CASE WHEN spc_n >= 6 THEN spc_centre - {XMR_CONSTANT} * spc_mean_range END AS spc_lower,
-        CASE WHEN spc_n >= 6 THEN spc_centre + {XMR_CONSTANT} * spc_mean_range END AS spc_upper
+        CASE WHEN {enough} THEN spc_mean END AS spc_centre,
+        CASE WHEN {enough} THEN {lower} END AS spc_lower,
+        CASE WHEN {enough} THEN
+            CASE WHEN unit = 'percent' THEN {capped_upper} ELSE {upper} END
+        END AS spc_upper
     FROM f
 ),
 sides AS (
@@ -203,17 +239,21 @@ sides AS (
 ),
 islands AS (
     SELECT sides.*,
-        ROW_NUMBER() OVER (PARTITION BY measure_id, area_id ORDER BY mi)
-          - ROW_NUMBER() OVER (PARTITION BY measure_id, area_id, side ORDER BY mi) AS side_group,
-        ROW_NUMBER() OVER (PARTITION BY measure_id, area_id ORDER BY mi)
-          - ROW_NUMBER() OVER (PARTITION BY measure_id, area_id, trend_step ORDER BY mi)
+        ROW_NUMBER() OVER (PARTITION BY measure_id, area_id, segment ORDER BY mi)
+          - ROW_NUMBER() OVER (PARTITION BY measure_id, area_id, segment, side ORDER BY mi)
+          AS side_group,
+        ROW_NUMBER() OVER (PARTITION BY measure_id, area_id, segment ORDER BY mi)
+          - ROW_NUMBER() OVER (PARTITION BY measure_id, area_id, segment, trend_step ORDER BY mi)
           AS trend_group
     FROM sides
 ),
+-- Runs and trends restart at a break in series: islands never cross segments.
 s AS (
     SELECT islands.*,
-        COUNT(*) OVER (PARTITION BY measure_id, area_id, side, side_group) AS run_length,
-        COUNT(*) OVER (PARTITION BY measure_id, area_id, trend_step, trend_group) AS trend_length
+        COUNT(*) OVER (PARTITION BY measure_id, area_id, segment, side, side_group)
+          AS run_length,
+        COUNT(*) OVER (PARTITION BY measure_id, area_id, segment, trend_step, trend_group)
+          AS trend_length
     FROM islands
 )
 SELECT s.measure_id, s.area_id, '{scope}', {d["month_date"].format("s.mi")}, s.mi, s.value,

@@ -19,6 +19,7 @@ from measures.models import (
     Measure,
     Plan,
     Priority,
+    SeriesBreak,
     Target,
 )
 
@@ -269,6 +270,7 @@ def _plan_import(root: _Reader, summary: ImportSummary) -> None:
                 },
                 summary,
             )
+            _series_breaks_import(measures[code], m, where, summary)
 
     for i, item in enumerate(root.items("targets")):
         where = f"targets[{i}]"
@@ -300,6 +302,35 @@ def _plan_import(root: _Reader, summary: ImportSummary) -> None:
             summary,
             save=_target_save,
         )
+
+
+def _series_breaks_import(
+    measure: Measure, row: _Reader, where: str, summary: ImportSummary
+) -> None:
+    """Create or update the measure's breaks in series, keyed by their month.
+
+    A break left out of the file is kept (as areas and targets are): an admin may have
+    recorded it, and removing one is done in the admin site.
+    """
+    for i, item in enumerate(row.items("breaks")):
+        entry = _Reader(item, f"{where}.breaks[{i}]")
+        month = entry.period("from")
+        if month is None or month.length != 1:
+            raise PlanInvalid(
+                f"{entry.where}.from: give the first month of the change, e.g. 2020-03"
+            )
+        _upsert(
+            SeriesBreak,
+            {"measure": measure, "start": month.start.first_day},
+            {"reason": entry.text("reason", required=True)},
+            summary,
+            save=_series_break_save,
+        )
+
+
+def _series_break_save(series_break: SeriesBreak, changed: list[str] | None) -> None:
+    # Through the service, so a new or changed break marks its measure for recompute.
+    catalogue.series_break_save(series_break=series_break, actor=None)
 
 
 def _target_save(target: Target, changed: list[str] | None) -> None:

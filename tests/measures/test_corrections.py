@@ -408,6 +408,8 @@ def test_an_admin_change_to_a_measure_s_arithmetic_marks_it_for_recompute(small_
             "aliases": "[]",
             "targets-TOTAL_FORMS": "0",
             "targets-INITIAL_FORMS": "0",
+            "series_breaks-TOTAL_FORMS": "0",
+            "series_breaks-INITIAL_FORMS": "0",
             "name": "Assaults (renamed)",
         }
     )
