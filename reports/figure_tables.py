@@ -467,7 +467,9 @@ def national_comparison(
         notes += gaps.notes(measure, area, used)
         national_figure = nation.figure(used)
         gap = None
-        if latest.current.value is not None and national_figure.value is not None:
+        if not _compares_with_national(measure):
+            notes.append(VOLUME_NOTE.format(area=area.name, national=national.name))
+        elif latest.current.value is not None and national_figure.value is not None:
             gap = latest.current.value - national_figure.value
         data.rows.append(
             {
@@ -489,6 +491,29 @@ def national_comparison(
     )
     data.has_figures = any(row["current"] is not None for row in data.rows)
     return data
+
+
+# Areas carry no population, so a volume cannot be put per head: it is shown beside the
+# national one and not subtracted from it (214 suspects "−7,606" from 7,820 says nothing).
+VOLUME_NOTE = (
+    "{area}'s total is shown beside the {national} total, not as a difference: "
+    "the two areas differ in size"
+)
+VOLUME_UNITS = {Measure.Unit.COUNT, Measure.Unit.GBP, Measure.Unit.KG}
+
+
+def _compares_with_national(measure: Measure) -> bool:
+    """Return whether the measure's figure for an area can be set against the national one.
+
+    Rates, percentages and averages can (69.8% against 72.1%); volumes (counts, money,
+    weights, and days or years when they add up) depend on the size of the area and cannot.
+    """
+    if measure.unit in VOLUME_UNITS:
+        return False
+    return not (
+        measure.unit in (Measure.Unit.DAYS, Measure.Unit.YEARS)
+        and measure.aggregation == Measure.Aggregation.SUM
+    )
 
 
 def _release_notes(comparison, published: Month | None) -> list[str]:

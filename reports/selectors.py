@@ -14,7 +14,16 @@ from django.db.models import Value as Literal
 from django.shortcuts import get_object_or_404
 
 from measures.arithmetic.periods import Period
-from measures.models import Area, Measure, PendingRecompute, Plan, Priority, Return, Target
+from measures.models import (
+    Area,
+    Measure,
+    PendingRecompute,
+    Plan,
+    Priority,
+    Return,
+    SeriesBreak,
+    Target,
+)
 from measures.selectors import reporting_area, stored_longer
 
 __all__ = [
@@ -26,7 +35,7 @@ __all__ = [
     "measure_by_code",
     "measure_targets",
     "measures_with_baselines",
-    "monthly_counts",
+    "monthly_charted",
     "other_area_names",
     "plan_by_code",
     "plan_measures",
@@ -34,6 +43,7 @@ __all__ = [
     "priority_measures",
     "report_layout",
     "reporting_area",
+    "series_breaks",
     "target_baselines",
     "unapproved_returns",
 ]
@@ -103,15 +113,31 @@ def priority_measures(priority: Priority) -> list[Measure]:
     return list(Measure.objects.filter(priority=priority).order_by("position"))
 
 
-def monthly_counts(priority: Priority) -> list[Measure]:
-    """Return the priority's monthly measures that add up (counts and sums), in order."""
+def monthly_charted(priority: Priority) -> list[Measure]:
+    """Return the priority's monthly measures whose months chart as a line, in order: counts
+    and sums, ratios (a month's rate: outcome rates, service levels) and means. A `latest`
+    measure holds figures for fixed windows, not months, and is left out."""
     return list(
         Measure.objects.filter(
             priority=priority,
             frequency=Measure.Frequency.MONTHLY,
-            aggregation=Measure.Aggregation.SUM,
+            aggregation__in=[
+                Measure.Aggregation.SUM,
+                Measure.Aggregation.RATIO,
+                Measure.Aggregation.MEAN,
+            ],
         ).order_by("position")
     )
+
+
+def series_breaks(measures: Iterable[Measure]) -> dict[int, list[SeriesBreak]]:
+    """Return each measure's breaks in series, by measure id, oldest first."""
+    found: dict[int, list[SeriesBreak]] = {}
+    for series_break in SeriesBreak.objects.filter(
+        measure_id__in=[m.pk for m in measures]
+    ).order_by("start"):
+        found.setdefault(series_break.measure_id, []).append(series_break)
+    return found
 
 
 def baseline_targets(measures: Iterable[Measure]) -> list[Target]:

@@ -1,7 +1,8 @@
 """Server-rendered SVG charts, the same in the HTML report and in its WeasyPrint PDF.
 
 Three kinds, each a pure function over plain data (no ORM): monthly values with previous
-financial years overlaid, the XmR (individuals) chart with its limits and signals, and
+financial years overlaid, the XmR (individuals) chart with its limits and signals (limits
+worked out afresh after each break in series, which is marked with its reason), and
 year-to-date bars. Each returns a `Chart`: the SVG, a title, a text alternative and the
 data table the chart shows (for screen readers and for CSV).
 
@@ -26,7 +27,7 @@ from django.utils.safestring import SafeString, mark_safe
 from measures.arithmetic import periods
 from measures.arithmetic.figures import change_pct
 from measures.arithmetic.formatting import format_change_pct, format_change_pp, format_value
-from measures.arithmetic.spc import SIGNAL_TEXT, Signal
+from measures.arithmetic.spc import MIN_POINTS, SIGNAL_TEXT, Limits, Segment, Signal
 
 __all__ = ["Chart", "monthly_by_financial_year", "xmr", "year_to_date_bars"]
 
@@ -55,6 +56,8 @@ LATEST = "#0b3c5d"
 PREVIOUS = ["#d55e00", "#0072b2", "#009e73", "#cc79a7", "#8c8c8c"]
 PREVIOUS_DASHES = ["", "7 4", "2 3", "10 3 2 3", "4 4"]
 SIGNAL_FILL = "#c05600"
+# A break in series: a dotted purple line, unlike any limit (dashed grey) or value line.
+BREAK_STYLE = {"stroke": "#6a3d9a", "stroke-width": 2, "stroke-dasharray": "2 3"}
 EARLIER_BAR = "#5b7fa6"
 
 # Financial-year order, April first.
@@ -511,6 +514,11 @@ def _signal_sample(signal: Signal) -> Sample:
     return lambda x, y: _marker(signal, x + LEGEND_SAMPLE / 2, y)
 
 
+def _break_sample(x: float, y: float) -> str:
+    middle = x + LEGEND_SAMPLE / 2
+    return _line(middle, y - 8, middle, y + 8, **BREAK_STYLE)
+
+
 def _square(x: float, y: float, half: float) -> list[tuple[float, float]]:
     return [(x - half, y - half), (x + half, y - half), (x + half, y + half), (x - half, y + half)]
 
@@ -526,11 +534,12 @@ def _as_signals(names: AbstractSet[str]) -> set[Signal]:
         raise ValueError(f"Unknown signal in {sorted(names)}: {error}") from None
 
 
-def _ranges(labels: list[str], indexes: list[int]) -> str:
-    """Return "Jan 2021 to Jun 2021, Mar 2022" for the consecutive runs of `indexes`."""
+def _ranges(labels: list[str], indexes: list[int], cuts: AbstractSet[int] = frozenset()) -> str:
+    """Return "Jan 2021 to Jun 2021, Mar 2022" for the consecutive runs of `indexes`; a run
+    never spans a cut (the first index after a break in series)."""
     runs: list[list[int]] = []
     for i in indexes:
-        if runs and runs[-1][-1] == i - 1:
+        if runs and runs[-1][-1] == i - 1 and i not in cuts:
             runs[-1].append(i)
         else:
             runs.append([i])
@@ -540,98 +549,223 @@ def _ranges(labels: list[str], indexes: list[int]) -> str:
     )
 
 
+def _wrap(text: str, width: float) -> list[str]:
+    """Return `text` in lines of at most `width` units, broken between words."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and _text_width(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _check_segments(segments: Sequence[Segment], count: int) -> None:
+    stops = [0, *(s.stop for s in segments)]
+    if (
+        [s.start for s in segments] != stops[:-1]
+        or stops[-1] != count
+        or (count and any(s.start >= s.stop for s in segments))
+    ):
+        raise ValueError(
+            f"Segments must cover the {count} points in order: "
+            f"{[(s.start, s.stop) for s in segments]}."
+        )
+
+
+class _Statistics:
+    """How an XmR chart writes its means and limits, the same in legend, text and table.
+
+    A mean of counts is rarely whole, so they get at least one decimal place ("Mean 1.5",
+    not "Mean 2"), as the measure page writes the engine's mean and limits.
+    """
+
+    def __init__(self, unit: str, decimals: int):
+        self.unit, self.decimals = unit, max(decimals, 1)
+
+    def __call__(self, value: Decimal | None) -> str:
+        return format_value(value, self.unit, self.decimals)
+
+    def limits(self, limits: Limits) -> str:
+        return f"{self(limits.lower)} and {self(limits.upper)}"
+
+    def held(self, limits: Limits) -> list[str]:
+        """Return a sentence for each limit held at a bound, saying why it is drawn there."""
+        kind = {"count": "a count", "percent": "a percentage"}.get(self.unit, "this figure")
+        found = []
+        if limits.calculated_lower is not None:
+            found.append(
+                f"Lower limit held at {self(limits.lower)}, as {kind} cannot be lower "
+                f"(calculated: {self(limits.calculated_lower)})."
+            )
+        if limits.calculated_upper is not None:
+            found.append(
+                f"Upper limit held at {self(limits.upper)}, as {kind} cannot be higher "
+                f"(calculated: {self(limits.calculated_upper)})."
+            )
+        return found
+
+
+def _span(labels: Sequence[str], segment: Segment) -> str:
+    first, last = labels[segment.start], labels[segment.stop - 1]
+    return first if first == last else f"{first} to {last}"
+
+
+def _segment_texts(
+    labels: Sequence[str], segments: Sequence[Segment], stat: _Statistics
+) -> list[str]:
+    """Return a sentence per segment: its span, mean and limits, or why it has none."""
+    texts = []
+    for segment in segments:
+        span = _span(labels, segment)
+        if segment.limits is None:
+            texts.append(f"{span}: too few months for limits ({MIN_POINTS} needed).")
+            continue
+        texts.append(
+            f"{span}: mean {stat(segment.limits.centre)}, control limits "
+            f"{stat.limits(segment.limits)}."
+        )
+        texts += stat.held(segment.limits)
+    return texts
+
+
 def xmr(
     *,
     title: str,
     unit: str,
     points: Sequence[tuple[str, Decimal | None]],
-    centre: Decimal,
-    lower: Decimal,
-    upper: Decimal,
+    segments: Sequence[Segment],
     signals: Sequence[AbstractSet[str]],
     decimals: int = 0,
     id_prefix: str = "chart",
 ) -> Chart:
     """Return an individuals chart: the values, their mean, dashed limits and signals.
 
-    `signals[i]` holds the `measures.arithmetic.spc.Signal` values point i is part of breaking; a
-    signalled point is drawn as a larger shape that names its signal in the legend.
+    `segments` (from `measures.arithmetic.spc.segments`) cut the points at breaks in series:
+    each is drawn with its own mean and limits, and each break as a vertical marker
+    labelled with its reason. `signals[i]` holds the `Signal` values point i is part of
+    breaking; a signalled point is drawn as a larger shape that names its signal in the
+    legend. A limit held at a bound (a count's lower limit at zero) says so in the chart.
     """
     if len(signals) != len(points):
         raise ValueError(f"{len(points)} points but {len(signals)} sets of signals.")
+    _check_segments(segments, len(points))
     labels = [label for label, _ in points]
     values = [value for _, value in points]
     found = [_as_signals(names) for names in signals]
     shown = [
         _main_signal(f) if v is not None else None for f, v in zip(found, values, strict=True)
     ]
-    limit_text = f"{format_value(lower, unit, decimals)} and {format_value(upper, unit, decimals)}"
+    stat = _Statistics(unit, decimals)
+    breaks = [s for s in segments if s.start > 0]
+    limited = [s for s in segments if s.limits is not None]
+    single = limited[0].limits if len(segments) == 1 and limited else None
 
+    mean_label, limits_label = "Mean", "Control limits"
+    notes: list[str] = []
+    if single is not None:
+        mean_label += f" {stat(single.centre)}"
+        limits_label += f" {stat.limits(single)}"
+        notes = stat.held(single)
+    elif segments:
+        limits_label += ", worked out afresh after each break"
+        notes = _segment_texts(labels, segments, stat)
     legend_items: list[tuple[Sample, str]] = [
         (_value_sample, "Value"),
-        (
-            _line_sample(stroke=AXIS, **{"stroke-width": 1.5}),
-            f"Mean {format_value(centre, unit, decimals)}",
-        ),
+        (_line_sample(stroke=AXIS, **{"stroke-width": 1.5}), mean_label),
         (
             _line_sample(stroke=AXIS, **{"stroke-width": 1.5, "stroke-dasharray": "6 4"}),
-            f"Control limits {limit_text}",
+            limits_label,
         ),
     ]
+    if breaks:
+        legend_items.append((_break_sample, "Break in series"))
     for signal in SIGNAL_ORDER:
         if signal in shown:
-            legend_items.append(
-                (
-                    _signal_sample(signal),
-                    SIGNAL_TEXT[signal].capitalize(),
-                )
-            )
+            legend_items.append((_signal_sample(signal), SIGNAL_TEXT[signal].capitalize()))
     legend, legend_height = _legend(legend_items, top=PADDING)
-    top = PADDING + legend_height + 10
-    bottom = top + PLOT_HEIGHT
+    note_lines = [line for note in notes for line in _wrap(note, WIDTH - 2 * PADDING)]
+    notes_top = PADDING + legend_height
+    body_notes = ['<g class="notes">'] + [
+        _text(PADDING, notes_top + i * LEGEND_ROW + LEGEND_ROW / 2 + 4, line)
+        for i, line in enumerate(note_lines)
+    ]
+    body_notes.append("</g>")
+    breaks_top = notes_top + len(note_lines) * LEGEND_ROW
 
+    # The plot's width does not depend on the break labels' height, so lay out x first.
     present = _present(values)
-    # A count's lower limit below zero is left off the axis (a count cannot go there);
-    # the legend still gives it.
+    limit_lines = [
+        line
+        for s in limited
+        if s.limits is not None
+        for line in (s.limits.centre, s.limits.lower, s.limits.upper)
+    ]
     zero = _starts_at_zero(unit, present)
-    limits = [centre, upper] + ([] if unit == "count" and lower < 0 else [lower])
-    scale = _Scale.for_values(present + limits, unit=unit, top=top, bottom=bottom, zero=zero)
-    left, right = _y_axis_width(scale, unit), WIDTH - PADDING
+    probe = _Scale.for_values(present + limit_lines, unit=unit, top=0, bottom=1, zero=zero)
+    left, right = _y_axis_width(probe, unit), WIDTH - PADDING
     slot = (right - left) / max(len(points), 1)
 
     def x(index: int) -> float:
         return left + (index + 0.5) * slot
 
+    def edge(index: int) -> float:
+        return left + index * slot
+
+    # Each break's reason on rows of its own above the plot, beside its marker line.
+    break_labels: list[tuple[Segment, float, list[str], str]] = []
+    row = 0
+    for segment in breaks:
+        at = edge(segment.start)
+        text = f"Break from {labels[segment.start]}: {segment.reason}".rstrip(": ")
+        room_right, room_left = right - at - 6, at - PADDING - 6
+        anchor = "start" if _text_width(text) <= room_right or room_right >= room_left else "end"
+        lines = _wrap(text, max(room_right if anchor == "start" else room_left, 120))
+        break_labels.append((segment, breaks_top + row * LEGEND_ROW, lines, anchor))
+        row += len(lines)
+    top = breaks_top + row * LEGEND_ROW + 10
+    bottom = top + PLOT_HEIGHT
+    scale = _Scale(ticks=probe.ticks, top=top, bottom=bottom)
+
     every = max(1, math.ceil(len(points) / 10))
     body = _y_axis(scale, left=left, right=right, unit=unit)
     body += _x_labels(((x(i), labels[i]) for i in range(0, len(points), every)), y=bottom + 18)
     body.append('<g class="limits">')
-    body.append(
-        _line(
-            left,
-            scale.y(centre),
-            right,
-            scale.y(centre),
-            stroke=AXIS,
-            **{"stroke-width": 1.5, "class": "centre"},
+    for segment in limited:
+        limits = segment.limits
+        assert limits is not None
+        start, stop = edge(segment.start), edge(segment.stop)
+        y = scale.y(limits.centre)
+        body.append(
+            _line(start, y, stop, y, stroke=AXIS, **{"stroke-width": 1.5, "class": "centre"})
         )
-    )
-    for limit, name in ((upper, "upper"), (lower, "lower")):
-        if scale.contains(limit):
-            body.append(
-                _line(
-                    left,
-                    scale.y(limit),
-                    right,
-                    scale.y(limit),
-                    stroke=AXIS,
-                    **{"stroke-width": 1.5, "stroke-dasharray": "6 4", "class": f"limit {name}"},
-                )
-            )
+        for limit, name in ((limits.upper, "upper"), (limits.lower, "lower")):
+            y = scale.y(limit)
+            style = {"stroke-width": 1.5, "stroke-dasharray": "6 4", "class": f"limit {name}"}
+            body.append(_line(start, y, stop, y, stroke=AXIS, **style))
+    body.append("</g>")
+    body.append('<g class="breaks">')
+    for segment, label_top, lines, anchor in break_labels:
+        at = edge(segment.start)
+        text_x = at + 6 if anchor == "start" else at - 6
+        body.append(f"<g><title>{escape(segment.reason)}</title>")
+        body.append(_line(at, label_top + 4, at, bottom, **{**BREAK_STYLE, "class": "break"}))
+        for i, line in enumerate(lines):
+            y = label_top + i * LEGEND_ROW + LEGEND_ROW / 2 + 4
+            body.append(_text(text_x, y, line, anchor=anchor, **{"class": "break-label"}))
+        body.append("</g>")
     body.append("</g>")
     coordinates = [None if v is None else (x(i), scale.y(v)) for i, v in enumerate(values)]
     body.append('<g class="series">')
-    body += _line_with_gaps(coordinates, dot=None, stroke=LATEST, **{"stroke-width": 2})
+    # The line is not drawn across a break: the months either side belong to different
+    # processes.
+    for segment in segments:
+        body += _line_with_gaps(
+            coordinates[segment.start : segment.stop],
+            dot=None,
+            stroke=LATEST,
+            **{"stroke-width": 2},
+        )
     body.append("</g>")
     body.append('<g class="markers">')
     for i, point in enumerate(coordinates):
@@ -642,21 +776,10 @@ def xmr(
         body.append(f"<g><title>{escape(tooltip)}</title>{_marker(shown[i], *point)}</g>")
     body.append("</g>")
     body += legend
+    body += body_notes
 
-    description = _xmr_description(
-        title, labels, values, found, centre, limit_text, unit, decimals
-    )
-    table = [["Period", "Value", "Mean", "Lower limit", "Upper limit", "Signals"]] + [
-        [
-            label,
-            format_value(value, unit, decimals),
-            format_value(centre, unit, decimals),
-            format_value(lower, unit, decimals),
-            format_value(upper, unit, decimals),
-            "; ".join(SIGNAL_TEXT[s] for s in SIGNAL_ORDER if s in found[i]),
-        ]
-        for i, (label, value) in enumerate(points)
-    ]
+    description = _xmr_description(title, labels, values, found, segments, single, stat)
+    table = _xmr_table(labels, values, found, segments, unit, decimals, stat)
     svg = _svg(
         id_prefix=id_prefix,
         title=title,
@@ -668,28 +791,68 @@ def xmr(
     return Chart(svg=mark_safe(svg), title=title, description=description, table=table)
 
 
+def _xmr_table(
+    labels: list[str],
+    values: list[Decimal | None],
+    found: list[set[Signal]],
+    segments: Sequence[Segment],
+    unit: str,
+    decimals: int,
+    stat: _Statistics,
+) -> list[list[str]]:
+    """Return the chart's data: each point with the mean and limits it is judged by."""
+    breaks = any(s.start > 0 for s in segments)
+    header = ["Period", "Value", "Mean", "Lower limit", "Upper limit", "Signals"]
+    table = [header + (["Break in series"] if breaks else [])]
+    for segment in segments:
+        limits = segment.limits
+        for i in range(segment.start, segment.stop):
+            row = [
+                labels[i],
+                format_value(values[i], unit, decimals),
+                stat(limits.centre if limits else None),
+                stat(limits.lower if limits else None),
+                stat(limits.upper if limits else None),
+                "; ".join(SIGNAL_TEXT[s] for s in SIGNAL_ORDER if s in found[i]),
+            ]
+            if breaks:
+                row.append(segment.reason if i == segment.start and i > 0 else "")
+            table.append(row)
+    return table
+
+
 def _xmr_description(
     title: str,
     labels: list[str],
     values: list[Decimal | None],
     found: list[set[Signal]],
-    centre: Decimal,
-    limit_text: str,
-    unit: str,
-    decimals: int,
+    segments: Sequence[Segment],
+    single: Limits | None,
+    stat: _Statistics,
 ) -> str:
     if not labels:
         return f"{title}. No data yet."
-    sentences = [
-        f"{title}, {labels[0]} to {labels[-1]}.",
-        f"Mean {format_value(centre, unit, decimals)}; control limits {limit_text}.",
-    ]
+    span = f"{labels[0]} to {labels[-1]}"
+    # The span, unless the title already gives it.
+    sentences = [f"{title}." if span in title else f"{title}, {span}."]
+    if single is not None:
+        sentences.append(f"Mean {stat(single.centre)}; control limits {stat.limits(single)}.")
+        sentences += stat.held(single)
+    else:
+        for segment in segments:
+            if segment.start > 0:
+                sentences.append(
+                    f"Break in series from {labels[segment.start]}: {segment.reason}."
+                )
+        sentences += _segment_texts(labels, segments, stat)
+    cuts = {s.start for s in segments}
     signalled = False
     for signal in SIGNAL_ORDER:
         indexes = [i for i, f in enumerate(found) if signal in f and values[i] is not None]
         if indexes:
             signalled = True
-            sentences.append(f"{SIGNAL_TEXT[signal].capitalize()}: {_ranges(labels, indexes)}.")
+            ranges = _ranges(labels, indexes, cuts)
+            sentences.append(f"{SIGNAL_TEXT[signal].capitalize()}: {ranges}.")
     if not signalled:
         sentences.append("No signals: every point is within normal variation.")
     return " ".join(sentences)

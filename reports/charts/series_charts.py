@@ -6,17 +6,22 @@ pure drawing code in `reports.charts.drawing`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
+from measures.arithmetic import spc
 from measures.arithmetic.periods import Month, Period
-from measures.arithmetic.spc import Limits, signals, xmr_limits
-from measures.models import Measure
+from measures.models import Measure, SeriesBreak
 from measures.selectors import MonthlySeries, SeriesBook
 from reports import selectors
 from reports.charts import drawing as charts
 
 FINANCIAL_YEARS = 4
-MONTHLY_CHARTS_PER_SECTION = 3
+# Enough for every monthly measure of the seed's sections that no table shows (the
+# efficient-policing section has call volumes, digital demand, a service level and an
+# abandonment rate).
+MONTHLY_CHARTS_PER_SECTION = 5
 XMR_MONTHS = 36
 XMR_CHARTS_PER_SECTION = 2
 
@@ -60,30 +65,95 @@ def year_to_date_chart(measure: Measure, data) -> charts.Chart:
     )
 
 
-def xmr_chart(measure: Measure, series: MonthlySeries, month: Month) -> charts.Chart | None:
-    """Return the XmR chart of the measure's last three years of months, if it has limits."""
+@dataclass(frozen=True)
+class Control:
+    """A measure's months as its XmR chart shows them: cut at breaks in series, with the
+    limits of each segment and the run rules each month breaks."""
+
+    months: list[Month]
+    values: list[Decimal | None]
+    segments: list[spc.Segment]
+    signals: list[set[spc.Signal]]
+
+    @property
+    def latest_signalled(self) -> bool:
+        return bool(self.signals[-1])
+
+
+def xmr_control(
+    measure: Measure,
+    series: MonthlySeries,
+    month: Month,
+    breaks: Iterable[SeriesBreak] = (),
+) -> Control | None:
+    """Return the measure's last three years of months to its latest value on or before
+    `month`, judged by XmR limits; None when no segment has limits.
+
+    Limits are worked out afresh after each break in series, and the run rules restart
+    there; they never pass what the measure can take (a count's lower limit is at least 0).
+    Only months up to `month` count, so a report's charts do not change when later months
+    arrive.
+    """
     monthly = series.monthly()
-    window = Period.range(month.shift(1 - XMR_MONTHS), month).months
-    points = [(m.short_label, monthly[m].value if m in monthly else None) for m in window]
-    known = [v for _, v in points if v is not None]
-    limits: Limits | None = xmr_limits(known)
-    if limits is None:
+    end = series.latest_month(month)
+    if end is None:
         return None
-    marks = signals([v if v is not None else limits.centre for _, v in points], limits)
+    breaks = list(breaks)
+    start = _reach_back(end.shift(1 - XMR_MONTHS), [b.month for b in breaks], monthly)
+    window = list(Period.range(start, end).months)
+    window = window[next(i for i, m in enumerate(window) if m in monthly) :]
+    values = [monthly[m].value if m in monthly else None for m in window]
+    index = {m: i for i, m in enumerate(window)}
+    cuts = {index[b.month]: b.reason for b in breaks if b.month in index}
+    parts = spc.segments(values, cuts, bounds=spc.unit_bounds(measure.unit))
+    if all(part.limits is None for part in parts):
+        return None
+    return Control(window, values, parts, spc.segment_signals(values, parts))
+
+
+def xmr_chart(
+    measure: Measure,
+    series: MonthlySeries,
+    month: Month,
+    breaks: Iterable[SeriesBreak] = (),
+) -> charts.Chart | None:
+    """Return the XmR chart of `xmr_control`, if the measure has limits."""
+    control = xmr_control(measure, series, month, breaks)
+    return None if control is None else _draw_xmr(measure, control)
+
+
+def _draw_xmr(measure: Measure, control: Control) -> charts.Chart:
+    first, last = control.months[0].short_label, control.months[-1].short_label
     return charts.xmr(
-        title=f"{measure.name}: XmR chart, {window[0].short_label} to {window[-1].short_label}",
+        title=f"{measure.name}: XmR chart, {first} to {last}",
         unit=measure.unit,
-        points=points,
-        centre=limits.centre,
-        lower=limits.lower,
-        upper=limits.upper,
-        signals=[
-            {str(s) for s in m} if v is not None else set()
-            for m, (_, v) in zip(marks, points, strict=True)
-        ],
+        points=[(m.short_label, v) for m, v in zip(control.months, control.values, strict=True)],
+        segments=control.segments,
+        signals=[{str(s) for s in found} for found in control.signals],
         decimals=measure.decimals,
         id_prefix=_chart_id("xmr", measure.code),
     )
+
+
+def _reach_back(start: Month, breaks: list[Month], monthly) -> Month:
+    """Return where an XmR chart starting at `start` should start so that the months before
+    the first break it shows have limits of their own: up to a year earlier, never past an
+    earlier break."""
+    first_break = min((b for b in breaks if b > start), default=None)
+    if first_break is None:
+        return start
+    earlier_break = max((b for b in breaks if b <= start), default=None)
+    have = sum(1 for m in Period.range(start, first_break.shift(-1)).months if m in monthly)
+    reached = start
+    for _ in range(12):
+        if have >= spc.MIN_POINTS:
+            return reached
+        previous = reached.shift(-1)
+        if earlier_break is not None and previous < earlier_break:
+            break
+        reached = previous
+        have += previous in monthly
+    return reached if have >= spc.MIN_POINTS else start
 
 
 def section_charts(section, *, area, month: Month, book: SeriesBook) -> list:
@@ -96,7 +166,7 @@ def section_charts(section, *, area, month: Month, book: SeriesBook) -> list:
             result.append(year_to_date_chart(data.rows[0]["measure"], data))
     result += signal_charts(section, area=area, month=month, book=book)
     shown = {m.pk for m in section.measures}
-    candidates = [m for m in selectors.monthly_counts(section.priority) if m.pk not in shown][
+    candidates = [m for m in selectors.monthly_charted(section.priority) if m.pk not in shown][
         :MONTHLY_CHARTS_PER_SECTION
     ]
     if candidates:
@@ -112,20 +182,20 @@ def section_charts(section, *, area, month: Month, book: SeriesBook) -> list:
 
 
 def signal_charts(section, *, area, month: Month, book: SeriesBook) -> list:
-    """Return XmR charts for the section's measures whose latest month breaks a run rule."""
+    """Return XmR charts for the section's measures whose latest month breaks a run rule,
+    as the chart itself judges it (its own limits, breaks in series, months to `month`)."""
     monthly = [m for m in section.measures if m.frequency == Measure.Frequency.MONTHLY]
     if not monthly:
         return []
     series = book.fetch(monthly, [area])
+    breaks = selectors.series_breaks(monthly)
     found = []
     for measure in monthly:
-        measure_series = series[(measure.pk, area.pk)]
-        latest = measure_series.latest_month(month)
-        spc = measure_series.spc(latest) if latest else None
-        if spc and spc["signals"] and latest is not None:
-            chart = xmr_chart(measure, measure_series, latest)
-            if chart is not None:
-                found.append(chart)
+        control = xmr_control(
+            measure, series[(measure.pk, area.pk)], month, breaks.get(measure.pk, [])
+        )
+        if control is not None and control.latest_signalled:
+            found.append(_draw_xmr(measure, control))
         if len(found) == XMR_CHARTS_PER_SECTION:
             break
     return found
@@ -135,5 +205,9 @@ def measure_charts(measure: Measure, series: MonthlySeries, month: Month) -> lis
     """Return the measure page's charts: by financial year, and its XmR chart."""
     if not len(series) or not series.monthly():
         return []
-    found = [by_financial_year(measure, series, month), xmr_chart(measure, series, month)]
+    breaks = selectors.series_breaks([measure]).get(measure.pk, [])
+    found = [
+        by_financial_year(measure, series, month),
+        xmr_chart(measure, series, month, breaks),
+    ]
     return [c for c in found if c is not None]

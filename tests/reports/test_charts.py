@@ -13,7 +13,15 @@ from django.template.loader import render_to_string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from measures.arithmetic.spc import SIGNAL_TEXT, Signal, signals, xmr_limits
+from measures.arithmetic.spc import (
+    SIGNAL_TEXT,
+    Limits,
+    Segment,
+    Signal,
+    signals,
+    unit_bounds,
+    xmr_limits,
+)
 from reports.charts.drawing import _nice_ticks, monthly_by_financial_year, xmr, year_to_date_bars
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -70,13 +78,13 @@ def robbery_xmr(**overrides):
     limits = xmr_limits(values)
     assert limits is not None
     labels = [f"M{i:02d}" for i in range(len(values))]
+    points = overrides.pop("points", list(zip(labels, values, strict=True)))
+    limits = overrides.pop("limits", limits)
     arguments = {
         "title": "Robbery per month",
         "unit": "count",
-        "points": list(zip(labels, values, strict=True)),
-        "centre": limits.centre,
-        "lower": limits.lower,
-        "upper": limits.upper,
+        "points": points,
+        "segments": [Segment(0, len(points), limits)],
         "signals": [{str(s) for s in found} for found in signals(values, limits)],
         "id_prefix": "robbery",
         **overrides,
@@ -176,9 +184,7 @@ def test_signal_sets_in_any_order_give_the_same_svg():
             title="t",
             unit="count",
             points=list(zip(labels, values, strict=True)),
-            centre=D(15),
-            lower=D(0),
-            upper=D(30),
+            segments=[Segment(0, 8, Limits(D(15), D(0), D(30)))],
             signals=[set(), set(), set(), set(), set(), set(), found, set()],
         )
 
@@ -363,9 +369,7 @@ def test_xmr_gives_each_kind_of_signal_its_own_shape():
         title="t",
         unit="count",
         points=[(label, D(10)) for label in labels],
-        centre=D(10),
-        lower=D(0),
-        upper=D(20),
+        segments=[Segment(0, 5, Limits(D(10), D(0), D(20)))],
         signals=[{kind} for kind in kinds],
     )
     markers = next(iter(find_all(parse(chart), "g", "markers")))
@@ -376,7 +380,7 @@ def test_xmr_gives_each_kind_of_signal_its_own_shape():
 def test_xmr_legend_explains_the_marks_shown_and_only_those():
     root = parse(robbery_xmr())
     legend = " ".join(t.text or "" for t in next(iter(find_all(root, "g", "legend"))).iter())
-    assert "Mean 55" in legend
+    assert "Mean 55.3" in legend  # a mean of counts to one place, as the text gives it
     assert "Control limits" in legend
     assert SIGNAL_TEXT[Signal.BEYOND_LIMITS].capitalize() in legend
     assert SIGNAL_TEXT[Signal.TREND_UP].capitalize() in legend
@@ -384,18 +388,25 @@ def test_xmr_legend_explains_the_marks_shown_and_only_those():
 
 
 def test_xmr_draws_a_solid_centre_line_and_dashed_limits():
-    root = parse(robbery_xmr(lower=D(10)))
+    root = parse(robbery_xmr(limits=Limits(D(55), D(10), D(80))))
     centre = find_all(root, "line", "centre")
     limits = find_all(root, "line", "limit")
     assert len(centre) == 1 and not centre[0].get("stroke-dasharray")
     assert len(limits) == 2 and all(line.get("stroke-dasharray") for line in limits)
 
 
-def test_xmr_leaves_a_count_lower_limit_below_zero_off_the_axis():
-    root = parse(robbery_xmr(lower=D(-12)))
-    assert y_ticks(root)[0] == 0
-    assert [line.get("class") for line in find_all(root, "line", "limit")] == ["limit upper"]
-    assert "Control limits -12 and" in " ".join(texts(root))
+def test_xmr_draws_a_count_lower_limit_held_at_zero_on_the_axis_and_says_so():
+    limits = Limits(D(55), D(-12), D(122)).within(unit_bounds("count"))
+    chart = robbery_xmr(limits=limits)
+    root = parse(chart)
+    zero_tick = next(t for t in find_all(root, "text", "tick") if t.text == "0")
+    (lower,) = find_all(root, "line", "lower")
+    assert float(lower.get("y1", "")) == pytest.approx(float(zero_tick.get("y", "")) - 4)
+    text = " ".join(texts(root))
+    assert "Control limits 0.0 and 122.0" in text
+    assert "Lower limit held at 0.0, as a count cannot be lower (calculated: -12.0)." in text
+    assert "Lower limit held at 0.0" in chart.description
+    assert {row[3] for row in chart.rows} == {"0.0"}
 
 
 def test_xmr_breaks_its_line_at_a_missing_month():
