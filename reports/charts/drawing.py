@@ -1,7 +1,8 @@
 """Server-rendered SVG charts, the same in the HTML report and in its WeasyPrint PDF.
 
-Three kinds, each a pure function over plain data (no ORM): monthly values with previous
-financial years overlaid, the XmR (individuals) chart with its limits and signals (limits
+Four kinds, each a pure function over plain data (no ORM): monthly values with previous
+financial years overlaid, several monthly series over the years with their total on a
+right-hand axis, the XmR (individuals) chart with its limits and signals (limits
 worked out afresh after each break in series, which is marked with its reason), and
 year-to-date bars. Each returns a `Chart`: the SVG, a title, a text alternative and the
 data table the chart shows (for screen readers and for CSV).
@@ -29,7 +30,7 @@ from measures.arithmetic.figures import change_pct
 from measures.arithmetic.formatting import format_change_pct, format_change_pp, format_value
 from measures.arithmetic.spc import MIN_POINTS, SIGNAL_TEXT, Limits, Segment, Signal
 
-__all__ = ["Chart", "monthly_by_financial_year", "xmr", "year_to_date_bars"]
+__all__ = ["Chart", "monthly_by_financial_year", "monthly_with_total", "xmr", "year_to_date_bars"]
 
 WIDTH = 720
 PLOT_HEIGHT = 240
@@ -954,4 +955,145 @@ def _bars_description(
         if len(known) > 2:
             high_label, high = max(known, key=lambda item: item[1])
             sentences.append(f"Highest: {high_label} ({format_value(high, unit, decimals)}).")
+    return " ".join(sentences)
+
+
+# ---------------------------------------------------------------------------------------
+# 4. Several monthly series over the years, with their total on a right-hand axis.
+
+
+def _total(values: Sequence[Decimal | None]) -> Decimal | None:
+    """Return the sum of a month's values; None unless every series has the month, as a
+    total of part of the series would read as a fall."""
+    present = _present(values)
+    if len(present) < len(values):
+        return None
+    return sum(present, Decimal(0))
+
+
+def monthly_with_total(
+    *,
+    title: str,
+    unit: str,
+    months: Sequence[periods.Month],
+    series: Mapping[str, Sequence[Decimal | None]],
+    total_label: str = "Total",
+    decimals: int = 0,
+    id_prefix: str = "chart",
+) -> Chart:
+    """Return a line per series over `months` (left axis) and their total (right axis).
+
+    `series` maps each series' name to one value per month (None: no data, a gap); the
+    total of a month is drawn only when every series has it.
+    """
+    names = list(series)
+    columns = [list(series[name]) for name in names]
+    for name, values in zip(names, columns, strict=True):
+        if len(values) != len(months):
+            raise ValueError(f"{name} has {len(values)} values for {len(months)} months.")
+    totals = [_total(month_values) for month_values in zip(*columns, strict=True)]
+    if not names:
+        totals = [None] * len(months)
+
+    styles = [
+        {
+            "stroke": PREVIOUS[i % len(PREVIOUS)],
+            "stroke-width": 1.75,
+            "stroke-dasharray": PREVIOUS_DASHES[i % len(PREVIOUS_DASHES)],
+        }
+        for i in range(len(names))
+    ]
+    total_style: dict[str, object] = {"stroke": LATEST, "stroke-width": 3}
+    total_name = f"{total_label} (right axis)"
+    legend_items: list[tuple[Sample, str]] = [
+        (_line_sample(**style), name) for style, name in zip(styles, names, strict=True)
+    ]
+    legend_items.append((_line_sample(**total_style), total_name))
+    legend, legend_height = _legend(legend_items, top=PADDING)
+    top = PADDING + legend_height + 10
+    bottom = top + PLOT_HEIGHT
+    plotted = [v for column in columns for v in _present(column)]
+    scale = _Scale.for_values(plotted, unit=unit, top=top, bottom=bottom, zero=True)
+    right_scale = _Scale.for_values(_present(totals), unit=unit, top=top, bottom=bottom, zero=True)
+    left = _y_axis_width(scale, unit)
+    right = WIDTH - _y_axis_width(right_scale, unit)
+    slot = (right - left) / max(len(months), 1)
+
+    def x(index: int) -> float:
+        return left + (index + 0.5) * slot
+
+    body = _y_axis(scale, left=left, right=right, unit=unit)
+    body.append('<g class="y-axis-right">')
+    for tick, label in zip(right_scale.ticks, right_scale.labels(unit), strict=True):
+        body.append(_text(right + 8, right_scale.y(tick) + 4, label, **{"class": "tick-right"}))
+    body.append(_line(right, top, right, bottom, stroke=AXIS, **{"stroke-width": 1}))
+    body.append("</g>")
+    # A year's label under its January (or under the first month, if it is not January).
+    body += _x_labels(
+        ((x(i), str(month.year)) for i, month in enumerate(months) if month.month == 1 or i == 0),
+        y=bottom + 18,
+    )
+    for name, style, column in zip(names, styles, columns, strict=True):
+        points = [None if v is None else (x(i), scale.y(v)) for i, v in enumerate(column)]
+        body.append(f'<g class="series"{_attrs({"data-series": name})}>')
+        body.append(f"<title>{escape(name)}</title>")
+        body += _line_with_gaps(points, dot=4, **{**style, "stroke-linejoin": "round"})
+        body.append("</g>")
+    points = [None if v is None else (x(i), right_scale.y(v)) for i, v in enumerate(totals)]
+    body.append(f'<g class="series total"{_attrs({"data-series": total_label})}>')
+    body.append(f"<title>{escape(total_name)}</title>")
+    body += _line_with_gaps(points, dot=4, **{**total_style, "stroke-linejoin": "round"})
+    body.append("</g>")
+    body += legend
+
+    labels = [month.short_label for month in months]
+    description = _with_total_description(
+        title, labels, names, columns, totals, total_label, unit, decimals
+    )
+    table = [["Month", *names, total_label]] + [
+        [
+            label,
+            *(format_value(column[i], unit, decimals) for column in columns),
+            format_value(totals[i], unit, decimals),
+        ]
+        for i, label in enumerate(labels)
+    ]
+    svg = _svg(
+        id_prefix=id_prefix,
+        title=title,
+        description=description,
+        height=bottom + X_LABEL_SPACE,
+        body=body,
+    )
+    # Safe: _svg() and its parts escape every text and attribute value.
+    return Chart(svg=mark_safe(svg), title=title, description=description, table=table)
+
+
+def _with_total_description(
+    title: str,
+    labels: list[str],
+    names: list[str],
+    columns: list[list[Decimal | None]],
+    totals: list[Decimal | None],
+    total_label: str,
+    unit: str,
+    decimals: int,
+) -> str:
+    known = [i for i, total in enumerate(totals) if total is not None]
+    if not known:
+        return f"{title}. No data yet."
+    sentences = [f"{title}, {labels[0]} to {labels[-1]}."]
+    last = known[-1]
+    parts = [
+        f"{name} {format_value(column[last], unit, decimals)}"
+        for name, column in zip(names, columns, strict=True)
+    ]
+    total = format_value(totals[last], unit, decimals)
+    sentences.append(
+        f"{labels[last]}: {', '.join(parts)}; {total_label.lower()} {total} (right axis)."
+    )
+    if len(known) > 1:
+        high = max(known, key=lambda i: totals[i])  # type: ignore[arg-type,return-value]
+        high_total = format_value(totals[high], unit, decimals)
+        sentences.append(f"Highest {total_label.lower()}: {labels[high]} ({high_total}).")
     return " ".join(sentences)

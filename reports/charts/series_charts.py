@@ -29,6 +29,10 @@ XMR_CHARTS_PER_SECTION = 2
 # 2018/19. Named here because the plan has no field for it yet (measures/models.py).
 OVERLAID_UNDER_YEAR_TO_DATE = ("asb-incidents",)
 OVERLAID_FINANCIAL_YEARS = 5
+# The seed's "Call volumes per month 2018 – present (total refers to right axis)": the
+# calls presented, from January 2018, with their total. Named for the same reason.
+CALL_VOLUMES = ("calls-999", "calls-101")
+CALL_VOLUMES_FROM = Month(2018, 1)
 
 
 def _chart_id(*parts: str) -> str:
@@ -162,19 +166,20 @@ def _reach_back(start: Month, breaks: list[Month], monthly) -> Month:
 
 
 def section_charts(section, *, area, month: Month, book: SeriesBook) -> list:
-    """Return a section's charts: a bar chart per year-to-date table, and monthly charts by
-    financial year for its monthly measures that no table shows (as the seed's call volumes).
+    """Return a section's charts: the seed's call volumes with their total, a bar chart per
+    year-to-date table (with the seed's financial-year overlay under ASB's), XmR charts of
+    signals, and monthly charts by financial year for its monthly measures that no table
+    shows (as the seed's call volumes).
     """
-    result = []
+    charted = selectors.monthly_charted(section.priority)
+    result = call_volume_charts(section, charted, area=area, month=month, book=book)
     for kind, data in section.tables:
         if kind == "year-to-date" and data.rows:
             result.append(year_to_date_chart(data.rows[0]["measure"], data))
     result += overlaid_under_year_to_date(section, area=area, month=month, book=book)
     result += signal_charts(section, area=area, month=month, book=book)
     shown = {m.pk for m in section.measures}
-    candidates = [m for m in selectors.monthly_charted(section.priority) if m.pk not in shown][
-        :MONTHLY_CHARTS_PER_SECTION
-    ]
+    candidates = [m for m in charted if m.pk not in shown][:MONTHLY_CHARTS_PER_SECTION]
     if candidates:
         series = book.fetch(candidates, [area])
         for measure in candidates:
@@ -185,6 +190,40 @@ def section_charts(section, *, area, month: Month, book: SeriesBook) -> list:
                 if measure.source and measure.source not in section.sources:
                     section.sources.append(measure.source)
     return result
+
+
+def call_volume_charts(
+    section, charted: list[Measure], *, area, month: Month, book: SeriesBook
+) -> list:
+    """Return the section's call volumes per month from 2018 with their total (right axis),
+    when its priority's monthly measures (`charted`) include every one of `CALL_VOLUMES`;
+    the months run to `month`."""
+    by_code = {m.code: m for m in charted}
+    if not all(code in by_code for code in CALL_VOLUMES):
+        return []
+    measures = [by_code[code] for code in CALL_VOLUMES]
+    series = book.fetch(measures, [area])
+    months = list(Period.range(CALL_VOLUMES_FROM, month).months)
+    lines: dict[str, list[Decimal | None]] = {}
+    for measure in measures:
+        monthly = series[(measure.pk, area.pk)].monthly()
+        lines[measure.name] = [monthly[m].value if m in monthly else None for m in months]
+    if not any(v is not None for values in lines.values() for v in values):
+        return []
+    for measure in measures:
+        if measure.source and measure.source not in section.sources:
+            section.sources.append(measure.source)
+    return [
+        charts.monthly_with_total(
+            title=f"Call volumes per month, {CALL_VOLUMES_FROM.year} to present",
+            unit=measures[0].unit,
+            months=months,
+            series=lines,
+            total_label="Total calls presented",
+            decimals=measures[0].decimals,
+            id_prefix=_chart_id("calls", *CALL_VOLUMES),
+        )
+    ]
 
 
 def overlaid_under_year_to_date(section, *, area, month: Month, book: SeriesBook) -> list:

@@ -80,3 +80,41 @@ def test_the_asb_overlay_follows_its_year_to_date_bars(db, sections):
 def test_other_year_to_date_measures_are_not_overlaid(db, sections):
     titles = [c.title for c in sections["recorded-crime"].charts]
     assert "All crime per month, by financial year" not in titles
+
+
+# --- Call volumes per month, 2018 to the present, with their total ---------------------------
+
+CALLS = "Call volumes per month, 2018 to present"
+
+
+def test_the_policing_section_charts_999_and_101_calls_from_2018_with_their_total(db, sections):
+    calls = chart(sections["efficient-effective-policing"], CALLS)
+
+    assert calls.header == [
+        "Month",
+        "999 calls presented",
+        "101 calls presented",
+        "Total calls presented",
+    ]
+    months = list(Period.range(parse_month("2018-01"), Q3).months)
+    assert [row[0] for row in calls.rows] == [m.short_label for m in months]
+    assert calls.rows[0][0] == "Jan 2018" and calls.rows[-1][0] == "Dec 2022"
+    recorded_999, recorded_101 = lancs_months("calls-999"), lancs_months("calls-101")
+    for row, month in zip(calls.rows, months, strict=True):
+        assert number(row[1]) == recorded_999[month.iso], month
+        assert number(row[2]) == recorded_101[month.iso], month
+        assert number(row[3]) == recorded_999[month.iso] + recorded_101[month.iso], month
+    assert 'data-series="999 calls presented"' in calls.svg
+    assert 'data-series="Total calls presented"' in calls.svg
+    assert "Total calls presented (right axis)" in calls.svg
+    december = recorded_999["2022-12"] + recorded_101["2022-12"]
+    assert f"total calls presented {int(december):,} (right axis)" in calls.description
+    assert calls.description.startswith(f"{CALLS}, Jan 2018 to Dec 2022.")
+
+
+def test_the_call_volumes_come_first_and_cite_their_source(db, sections):
+    section = sections["efficient-effective-policing"]
+    assert section.charts[0].title == CALLS
+    assert "FCR Live Dashboard" in section.sources
+    others = [s for code, s in sections.items() if code != "efficient-effective-policing"]
+    assert not any(c.title == CALLS for s in others for c in s.charts)
