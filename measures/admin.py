@@ -14,6 +14,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -36,6 +37,7 @@ from measures.models import (
     Return,
     ReturnEvent,
     SeriesBreak,
+    Source,
     Target,
     Value,
 )
@@ -280,6 +282,16 @@ class AreaAdmin(HistoryAdmin):
 class ComparisonGroupAdmin(HistoryAdmin):
     list_display = ["code", "name"]
     filter_horizontal = ["areas"]
+
+
+@admin.register(Source)
+class SourceAdmin(HistoryAdmin):
+    """Source systems: the name measures give each, and the full name and link the report
+    prints ("Source: Criminal Justice System Delivery Data Dashboard - GOV.UK")."""
+
+    list_display = ["name", "full_name", "url"]
+    search_fields = ["name", "full_name"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class MeasureInline(admin.TabularInline):

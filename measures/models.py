@@ -137,6 +137,37 @@ class Priority(models.Model):
         return self.name
 
 
+class Source(models.Model):
+    """A source system that figures come from: the name measures give it ("CRaSH"), the full
+    name the report prints ("Collision Reporting and Sharing System") and where to find it.
+
+    A measure names its source in `Measure.source`; a name with no row here is printed as it
+    stands, without a link.
+    """
+
+    name = models.CharField(
+        max_length=200, unique=True, help_text='As measures name it, e.g. "PAM system".'
+    )
+    full_name = models.CharField(
+        max_length=300, blank=True, help_text="As the report prints it; blank: the name."
+    )
+    url = models.URLField(
+        "link", max_length=500, blank=True, help_text="Printed as a link on the source's name."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return self.full_name or self.name
+
+
 class Measure(models.Model):
     class Unit(models.TextChoices):
         COUNT = "count", "Count"
@@ -185,7 +216,11 @@ class Measure(models.Model):
     data_lag_months = models.PositiveSmallIntegerField(default=0)
     decimals = models.PositiveSmallIntegerField(default=0)
     owner = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="measures")
-    source = models.CharField(max_length=200, blank=True, help_text="Source system.")
+    source = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Source system, by its name; its full name and link are the source's.",
+    )
     year_to_date_table = models.BooleanField(
         default=False, help_text="Show a year-to-date table by financial year in reports."
     )

@@ -462,8 +462,12 @@ def national_comparison(
         latest = local.compare(rolling.shift(-3), rolling)
         used = latest.current.period
         notes = list(latest.footnotes)
+        release = None
         if measure.frequency == Measure.Frequency.RELEASE:
-            notes = _release_notes(latest, released.get((measure.pk, used.end)))
+            published = released.get((measure.pk, used.end))
+            notes = _release_notes(latest, published)
+            if latest.current.value is not None:
+                release = (used.end, published)
         notes += gaps.notes(measure, area, used)
         national_figure = nation.figure(used)
         gap = None
@@ -483,6 +487,8 @@ def national_comparison(
                 "direction": latest.direction,
                 "marks": data.footnotes.mark(notes),
                 "status": _status(local, used, latest.base.period),
+                # (last month of its window, month published) for a released figure
+                "release": release,
             }
         )
     data.labels = {"current": area.name, "national": national.name if national else "National"}
@@ -535,6 +541,24 @@ def _release_notes(comparison, published: Month | None) -> list[str]:
         f"Data was updated{when} to include {first.name} to {last.name} {last.year}",
         *notes,
     ]
+
+
+def release_note(data: TableData) -> str:
+    """Return the sentence that heads a section of released figures, for the latest release
+    its rows come from: "Data was updated in February 2023 to include Quarter 3 of 2022 (July
+    to September)." Empty when no row holds a released figure."""
+    releases = [row["release"] for row in data.rows if row.get("release")]
+    if not releases:
+        return ""
+    last, published = max(releases, key=lambda r: (r[0], r[1] or r[0]))
+    first = last.shift(-2)
+    if last.month % 3 == 0:
+        included = f"Quarter {last.month // 3} of {last.year} ({first.name} to {last.name})"
+    else:
+        included = f"{first.name} to {last.name} {last.year}"
+    if published is None:
+        return f"Data includes {included}."
+    return f"Data was updated in {published.long_label} to include {included}."
 
 
 def as_number(value: Decimal | None) -> float | int | None:

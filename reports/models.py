@@ -7,19 +7,50 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from measures.arithmetic.periods import Period
 from measures.models import Plan, Priority, _month_period
 
 
 class ReportSection(models.Model):
-    """One section of a plan's quarterly report, in order; absent = the default layout."""
+    """One section of a plan's quarterly report, in order; absent = the default layout.
+
+    Besides its place and title, a section holds what its report prints every quarter
+    until someone changes it: a heading opening a part of the report, a note on how its
+    figures are counted, whether its Key Headlines come before or after its tables (a
+    headline saying "see below" needs them before), and its activities.
+    """
+
+    class HeadlinesPlacement(models.TextChoices):
+        AFTER = "after", "After the tables and charts"
+        BEFORE = "before", "Before the tables and charts"
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="report_sections")
     priority = models.ForeignKey(Priority, on_delete=models.CASCADE, related_name="+")
     position = models.PositiveIntegerField(default=0)
     title = models.CharField(max_length=200, blank=True, help_text="Blank: the priority's name.")
+    part_heading = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text='Printed above the section, opening a part of the report (e.g. "Police and '
+        'Crime Plan Priorities").',
+    )
     shown = models.BooleanField(default=True)
+    headlines_placement = models.CharField(
+        "Key Headlines",
+        max_length=10,
+        choices=HeadlinesPlacement.choices,
+        default=HeadlinesPlacement.AFTER,
+        help_text='Before, when a headline points to a table "below".',
+    )
+    note = models.TextField(
+        blank=True,
+        help_text="Printed with the section's sources, e.g. that injury collisions are "
+        "reported to the DfT by calendar year.",
+    )
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["plan", "position"]
@@ -29,6 +60,34 @@ class ReportSection(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.priority.name
+
+    @property
+    def headlines_first(self) -> bool:
+        return self.headlines_placement == self.HeadlinesPlacement.BEFORE
+
+
+class ReportActivity(models.Model):
+    """Work a section reports in words rather than figures, beside its activity scorecard
+    (the organised-crime section's "Worked in partnership with different agencies…")."""
+
+    section = models.ForeignKey(ReportSection, on_delete=models.CASCADE, related_name="activities")
+    position = models.PositiveIntegerField(default=0)
+    group = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The heading it is printed under, e.g. the scorecard group it belongs to.",
+    )
+    title = models.CharField(max_length=200, blank=True, help_text='e.g. "Prevent initiatives".')
+    text = models.TextField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["section", "position"]
+        verbose_name_plural = "activities"
+
+    def __str__(self) -> str:
+        return self.title or self.text[:60]
 
 
 class PublishedReport(models.Model):

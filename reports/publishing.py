@@ -362,8 +362,15 @@ def snapshot_of(built: BuiltReport) -> dict[str, Any]:
             {
                 "section": section.title,
                 "priority": section.code,
-                "sources": list(section.sources),
+                "part_heading": section.part_heading,
+                "release_note": section.release_note,
+                "note": section.note,
+                "sources": [_source(source) for source in section.source_systems],
                 "definitions": [_definition(item) for item in section.definitions],
+                "activities": [
+                    [activity.group, activity.title, activity.text]
+                    for activity in section.activities
+                ],
             }
         )
     return {
@@ -377,6 +384,12 @@ def snapshot_of(built: BuiltReport) -> dict[str, Any]:
         "charts": charts,
         "notes": notes,
     }
+
+
+def _source(source) -> dict[str, str]:
+    """Return a source as a version keeps it: the name measures give it, and the full name
+    and link the report printed."""
+    return {"name": source.name, "label": source.label, "url": source.url}
 
 
 def _definition(item) -> list[str]:
@@ -433,8 +446,9 @@ def _content(snapshot: dict[str, Any]) -> dict[str, Any]:
     content["notes"] = ordered(
         {
             **notes,
-            "sources": sorted(notes["sources"]),
+            "sources": ordered(notes["sources"]),
             "definitions": ordered(notes["definitions"]),
+            "activities": ordered(notes.get("activities", [])),
         }
         for notes in snapshot["notes"]
     )
@@ -516,15 +530,29 @@ def chart_changes(old: list[dict], new: list[dict]) -> list[str]:
     )
 
 
+# A section's texts besides its headlines, and how a change of each is named. Versions
+# published before a text existed read it as empty.
+SECTION_TEXTS = {
+    "part_heading": "heading above the section",
+    "release_note": "note on the release its figures come from",
+    "note": "note",
+    "activities": "activities",
+}
+
+
 def note_changes(old: dict, new: dict) -> list[str]:
-    """Return a line per section whose sources or definitions changed, and per table whose
-    footnotes changed (for tables and sections in both versions)."""
+    """Return a line per section whose sources, definitions, notes, heading or activities
+    changed, and per table whose footnotes changed (for tables and sections in both
+    versions)."""
     changes = []
     before = {n["priority"]: n for n in old["notes"]}
     for notes in new["notes"]:
         was = before.get(notes["priority"])
         if was is None:
             continue
+        for key, name in SECTION_TEXTS.items():
+            if (was.get(key) or "") != (notes.get(key) or ""):
+                changes.append(f"{notes['section']}: {name} revised")
         if was["sources"] != notes["sources"]:
             changes.append(f"{notes['section']}: sources revised")
         defined = dict(map(tuple, was["definitions"]))

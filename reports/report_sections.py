@@ -15,6 +15,7 @@ from reports.figure_tables import (
     monthly_table,
     national_comparison,
     national_picture,
+    release_note,
     scorecard,
     year_to_date_tables,
 )
@@ -28,10 +29,19 @@ class Section:
     tables: list[tuple[str, TableData]]
     headlines: list[Any] = field(default_factory=list)
     title: str = ""
-    sources: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # names, as tables and charts cite them
     definitions: list[Any] = field(default_factory=list)  # its measures that have one
     charts: list[Any] = field(default_factory=list)
     measures: list[Any] = field(default_factory=list)
+    # From the section's layout (`ReportSection`): what it prints besides its figures.
+    part_heading: str = ""
+    headlines_first: bool = False
+    note: str = ""
+    activities: list[Any] = field(default_factory=list)
+    # Generated: the release its released figures come from ("Data was updated in …"), and
+    # its sources with their full names and links, in the order cited.
+    release_note: str = ""
+    source_systems: list[Any] = field(default_factory=list)
 
     @property
     def code(self) -> str:
@@ -47,7 +57,7 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
     once for the whole plan, whatever the number of sections and tables.
     """
     reader = book.reader
-    priorities = selectors.report_layout(plan)
+    layout = selectors.report_layout(plan)
     measures = selectors.plan_measures(plan)
     national = area.national()
     book.fetch(measures, [area] + ([national] if national and national != area else []))
@@ -59,7 +69,8 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
     with_targets = selectors.measures_with_baselines(measures)
     sections = []
     kwargs: dict[str, Any] = {"area": area, "month": month, "book": book}
-    for priority, title in priorities:
+    for placed in layout:
+        priority = placed.priority
         own = [m for m in measures if m.priority_id == priority.pk]
         tables: list[tuple[str, TableData]] = []
         if any(m.pk in with_targets for m in own):
@@ -77,13 +88,23 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
         in_tables = [m for m in own if m.pk in shown]
         section = Section(
             priority=priority,
-            title=title,
+            title=placed.title or priority.name,
             tables=tables,
             headlines=headlines.get(priority.pk, []),
             sources=sorted({m.source for m in in_tables if m.source}),
             definitions=[m for m in in_tables if m.definition],
             measures=in_tables,
+            part_heading=placed.part_heading,
+            headlines_first=placed.headlines_first,
+            note=placed.note,
+            activities=list(placed.activities.all()) if placed.pk else [],
+            release_note=release_note(comparison),
         )
         section.charts = section_charts(section, area=area, month=month, book=book)
         sections.append(section)
+    # Once charts have added theirs: every section's sources in one read.
+    names = [name for section in sections for name in section.sources]
+    cited = {source.name: source for source in selectors.source_systems(names)}
+    for section in sections:
+        section.source_systems = [cited[name] for name in section.sources]
     return sections

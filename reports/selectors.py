@@ -8,6 +8,7 @@ module of `reports/` queries `measures` models (tests/reports/test_layout.py che
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.db.models import Case, OuterRef, Subquery, When
 from django.db.models import Value as Literal
@@ -22,9 +23,13 @@ from measures.models import (
     Priority,
     Return,
     SeriesBreak,
+    Source,
     Target,
 )
 from measures.selectors import reporting_area, stored_longer
+
+if TYPE_CHECKING:
+    from reports.models import ReportSection
 
 __all__ = [
     "area_by_code",
@@ -44,6 +49,7 @@ __all__ = [
     "report_layout",
     "reporting_area",
     "series_breaks",
+    "source_systems",
     "target_baselines",
     "unapproved_returns",
 ]
@@ -176,16 +182,35 @@ def other_area_names(area: Area) -> list[str]:
     return list(Area.objects.exclude(pk=area.pk).values_list("name", flat=True))
 
 
-def report_layout(plan: Plan) -> list[tuple[Priority, str]]:
-    """Return (priority, section title) in report order: the admins' layout, else the plan's."""
+def report_layout(plan: Plan) -> list[ReportSection]:
+    """Return the report's sections in order, shown ones only, each with its activities.
+
+    The admins' layout comes first; a priority it does not list (one added to the plan
+    since) follows in the plan's order, as a section of its own with the defaults, unsaved.
+    """
     from reports.models import ReportSection
 
     layout = list(
-        ReportSection.objects.filter(plan=plan).select_related("priority").order_by("position")
+        ReportSection.objects.filter(plan=plan)
+        .select_related("priority")
+        .prefetch_related("activities")
+        .order_by("position", "pk")
     )
-    if layout:
-        return [(s.priority, s.title or s.priority.name) for s in layout if s.shown]
-    return [(p, p.name) for p in plan.priorities.order_by("position")]
+    listed = {section.priority_id for section in layout}
+    layout += [
+        ReportSection(plan=plan, priority=priority, position=priority.position)
+        for priority in plan.priorities.order_by("position")
+        if priority.pk not in listed
+    ]
+    return [section for section in layout if section.shown]
+
+
+def source_systems(names: Iterable[str]) -> list[Source]:
+    """Return the sources of these names, in the order given; a name with no Source row
+    stands as one of its own (unsaved), printed by its name."""
+    names = list(dict.fromkeys(name for name in names if name))
+    found = {source.name: source for source in Source.objects.filter(name__in=names)}
+    return [found.get(name) or Source(name=name) for name in names]
 
 
 def unapproved_returns(plan: Plan, period: Period) -> list[Return]:

@@ -304,6 +304,7 @@ def measure_detail(request, code: str):
         "reports/measure.html",
         {
             "measure": measure,
+            "source": next(iter(selectors.source_systems([measure.source])), None),
             "area": area,
             "areas": figure_selectors.measure_areas(reader=reader, measure=measure),
             "values": values[:240],

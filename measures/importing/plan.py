@@ -20,6 +20,7 @@ from measures.models import (
     Plan,
     Priority,
     SeriesBreak,
+    Source,
     Target,
 )
 
@@ -148,7 +149,8 @@ def _period_dates(period: Period | None) -> tuple[datetime.date | None, datetime
 
 
 def plan_import(*, data: Any) -> ImportSummary:
-    """Create or update a plan, its departments, areas, priorities, measures and targets."""
+    """Create or update a plan, its departments, areas, sources, priorities, measures and
+    targets."""
     from django.core.exceptions import ValidationError
 
     summary = ImportSummary()
@@ -182,6 +184,20 @@ def _plan_import(root: _Reader, summary: ImportSummary) -> None:
         code = row.text("code", required=True)
         departments[code] = _upsert(
             Department, {"code": code}, {"name": row.text("name", required=True)}, summary
+        )
+
+    # Sources are keyed by the name measures give them ("CRaSH"); a measure may name one
+    # that is not listed, which is then printed by its name alone.
+    for i, item in enumerate(root.items("sources")):
+        row = _Reader(item, f"sources[{i}]")
+        url = row.text("url")
+        if url and not url.startswith(("https://", "http://")):
+            raise PlanInvalid(f"sources[{i}].url: {url!r} is not a web address (https://…)")
+        _upsert(
+            Source,
+            {"name": row.text("name", required=True)},
+            {"full_name": row.text("full_name"), "url": url},
+            summary,
         )
 
     areas = {a.code: a for a in Area.objects.all()}

@@ -124,7 +124,10 @@ class ReturnForm(forms.Form):
                 label=f"Key Headlines: {priority.name}",
                 required=False,
                 initial=headline.text if headline else "",
-                help_text='Start a line with "- " for a bullet point; **bold** for emphasis.',
+                help_text=(
+                    'Start a line with "- " for a bullet point or "## " for a heading; '
+                    "**bold** for emphasis."
+                ),
                 widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
             )
 

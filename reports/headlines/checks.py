@@ -350,6 +350,8 @@ _BOLD = re.compile(r"\*\*|__")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 # A line that starts a bullet: "- ", "* ", "• " or "1. ".
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+\.)\s+")
+# A heading line: "## Adult Rape". It stands alone, never the start of the next sentence.
+_HEADING = re.compile(r"^\s*#{1,6}\s+")
 # The end of a sentence: . ! or ? (and closing quotes or brackets) before a space and a
 # capital, digit or sign. "vs. the previous 12 months" goes on.
 _SENTENCE_END = re.compile(r"[.!?](?P<close>[\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9£+\-−–])")
@@ -373,6 +375,8 @@ def _sentences(text: str) -> list[str]:
     for line in text.splitlines():
         if not line.strip():
             blocks.append([])
+        elif _HEADING.match(line):
+            blocks += [[_HEADING.sub("", line, count=1).strip()], []]
         elif _BULLET.match(line):
             blocks.append([_BULLET.sub("", line, count=1)])
         elif blocks:

@@ -1,4 +1,12 @@
-"""Render Key Headlines text: "- " bullets and **bold**, everything else escaped."""
+"""Render Key Headlines text, everything escaped, with three pieces of markup:
+
+- a line starting "- " is a bullet;
+- a line starting "## " is a heading over the lines that follow ("## Adult Rape");
+- **bold** inside a line.
+
+Any other line is a paragraph. Bullets make one list until a heading or a paragraph comes
+between them; blank lines do not end it.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,8 @@ from django.utils.safestring import SafeString, mark_safe
 register = template.Library()
 
 BOLD = re.compile(r"\*\*(.+?)\*\*")
+# "## Heading"; one "#" or several read alike, as a heading within the Key Headlines.
+HEADING = re.compile(r"^#{1,6}\s+(?P<text>\S.*)$")
 
 
 def _inline(text: str) -> str:
@@ -20,7 +30,7 @@ def _inline(text: str) -> str:
 
 @register.filter
 def headline_html(text: str) -> SafeString:
-    """Return the headline text as HTML paragraphs and bullet lists."""
+    """Return the headline text as HTML headings, paragraphs and bullet lists."""
     blocks: list[str] = []
     bullets: list[str] = []
     for line in (text or "").splitlines():
@@ -28,10 +38,16 @@ def headline_html(text: str) -> SafeString:
         if stripped.startswith("- "):
             bullets.append(f"<li>{_inline(stripped[2:])}</li>")
             continue
+        if not stripped:
+            continue  # a blank line between bullets keeps them one list
         if bullets:
             blocks.append(f"<ul>{''.join(bullets)}</ul>")
             bullets = []
-        if stripped:
+        heading = HEADING.match(stripped)
+        if heading:
+            # Under the section's <h2> and its "Key Headlines" <h3>.
+            blocks.append(f'<h4 class="headline-heading">{_inline(heading["text"])}</h4>')
+        else:
             blocks.append(f"<p>{_inline(stripped)}</p>")
     if bullets:
         blocks.append(f"<ul>{''.join(bullets)}</ul>")

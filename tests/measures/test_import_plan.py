@@ -10,7 +10,7 @@ import yaml
 from django.core.management import CommandError, call_command
 
 from measures.importing.plan import PlanInvalid, plan_import
-from measures.models import Area, Measure, Plan, Priority, Target
+from measures.models import Area, Measure, Plan, Priority, Source, Target
 from tests.conftest import SMALL_PLAN
 
 SPEC_EXAMPLE = """
@@ -119,3 +119,53 @@ def test_aliases_that_are_not_a_list_of_names_are_rejected(db, aliases):
 
     with pytest.raises(PlanInvalid, match=r"measures\[0\]\.aliases: expected a list of names"):
         plan_import(data=plan)
+
+
+CJS_DASHBOARD = "https://www.gov.uk/government/collections/criminal-justice-system-delivery-data"
+
+
+def plan_with_sources(*sources: dict) -> dict:
+    plan = copy.deepcopy(SMALL_PLAN)
+    plan["sources"] = list(sources)
+    plan["priorities"][0]["measures"][0]["source"] = "CJS Dashboard"
+    return plan
+
+
+def test_sources_are_imported_with_their_full_names_and_links_once(db):
+    plan = plan_with_sources(
+        {"name": "CJS Dashboard", "full_name": "CJS Delivery Data - GOV.UK", "url": CJS_DASHBOARD},
+        {"name": "PAM system"},
+    )
+    plan_import(data=plan)
+    history = Source.history.count()
+
+    again = plan_import(data=plan)
+
+    cjs = Source.objects.get(name=Measure.objects.get(code="t-assaults").source)
+    assert (cjs.label, cjs.url) == ("CJS Delivery Data - GOV.UK", CJS_DASHBOARD)
+    assert Source.objects.get(name="PAM system").label == "PAM system"
+    assert (again.created, again.updated, Source.history.count()) == (0, 0, history)
+
+
+def test_an_edited_source_updates_in_place_and_one_left_out_is_kept(db):
+    plan_import(data=plan_with_sources({"name": "CJS Dashboard"}, {"name": "PAM system"}))
+
+    plan_import(data=plan_with_sources({"name": "CJS Dashboard", "url": CJS_DASHBOARD}))
+
+    assert Source.objects.get(name="CJS Dashboard").url == CJS_DASHBOARD
+    assert Source.objects.filter(name="PAM system").exists()
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ({"full_name": "No name"}, r"sources\[0\]\.name is required"),
+        ({"name": "X", "url": "javascript:alert(1)"}, r"sources\[0\]\.url: .* not a web address"),
+        ({"name": "X", "url": "https://"}, "Enter a valid URL"),
+    ],
+)
+def test_a_bad_source_is_rejected_and_nothing_is_written(db, source, message):
+    with pytest.raises(PlanInvalid, match=message):
+        plan_import(data=plan_with_sources(source))
+
+    assert not Plan.objects.exists() and not Source.objects.exists()

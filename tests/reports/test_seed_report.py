@@ -1,4 +1,6 @@
-"""The seed report's tables, computed by the system from the demo data (`load_demo`).
+"""The seed report's tables, computed by the system from the demo data (`load_demo`), and
+its words besides the figures: the release note, notes, sources with their links, the
+headings within Key Headlines, where headlines sit against their tables, and activities.
 
 Every change figure printed in the seed is checked as the system computes it. The seed
 prints most year-to-date changes to whole percent and the rest to one decimal place; the
@@ -7,16 +9,21 @@ system shows one decimal place, so each figure is compared at the precision the 
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.urls import reverse
 
 from measures.arithmetic.formatting import format_change_pct, round_half_up
-from measures.arithmetic.periods import parse_month
-from measures.models import Area, Measure
+from measures.arithmetic.periods import parse_month, parse_period
+from measures.models import Area, Measure, Plan, Value
 from reports import figure_tables as rows
-from tests.factories import reviewer_book
+from reports.models import ReportSection
+from reports.publishing import report_build, report_html
+from tests.factories import published_seed_report, reviewer_book
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -345,3 +352,241 @@ def test_the_performance_table_shows_spc_signals_from_the_engine(client, admin_u
         for text in signals.values()
         if text
     )
+
+
+# --- The seed's words besides its figures: notes, sources, headings, activities -------------
+
+SEED_QUARTER = parse_period("2022/23-Q3")
+CJS_RELEASE = "Data was updated in February 2023 to include Quarter 3 of 2022 (July to September)."
+DFT_NOTE = (
+    "Injury Collisions Report to the DfT on a calendar year and not a financial year timeframe."
+)
+CJS_DASHBOARD = "https://www.gov.uk/government/collections/criminal-justice-system-delivery-data"
+SECTION = re.compile(
+    r'<section class="report-section[^"]*" aria-labelledby="section-(?P<code>[\w-]+)">'
+    r"(?P<html>.*?)</section>",
+    re.S,
+)
+
+
+def sections_of(html: str) -> dict[str, str]:
+    """Return each report section's HTML by its priority's code."""
+    return {match["code"]: match["html"] for match in SECTION.finditer(html)}
+
+
+def text_of(html: str) -> str:
+    """Return the words a reader reads in some HTML, on one line."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+@pytest.fixture(scope="module")
+def seed_sections(demo, django_db_blocker):
+    """The seed quarter's report as it would be published, by section (built once: reading
+    it writes nothing)."""
+    with django_db_blocker.unblock():
+        plan = Plan.objects.get(code="pcp-2021-25")
+        return sections_of(report_html(report_build(plan=plan, period=SEED_QUARTER)))
+
+
+def test_the_cjs_section_opens_with_the_release_its_figures_come_from(seed_sections):
+    cjs = seed_sections["criminal-justice"]
+
+    # As the seed: the sentence right under the section's title, before its Key Headlines.
+    assert text_of(cjs).startswith(f"National CJS Delivery Data {CJS_RELEASE} Key Headlines")
+    assert not any(
+        CJS_RELEASE in html for code, html in seed_sections.items() if code != "criminal-justice"
+    )
+
+
+def test_the_release_sentence_is_read_from_the_month_each_release_was_published(lancs):
+    # The February 2023 release as if it had come out in March: the sentence follows.
+    Value.objects.filter(
+        measure__frequency=Measure.Frequency.RELEASE, area=lancs, end=date(2022, 9, 1)
+    ).update(released_on=date(2023, 3, 1))
+    data = rows.national_comparison(
+        measures=Measure.objects.filter(priority__code="criminal-justice"),
+        area=lancs,
+        month=DECEMBER_2022,
+        book=reviewer_book(),
+    )
+
+    assert rows.release_note(data) == (
+        "Data was updated in March 2023 to include Quarter 3 of 2022 (July to September)."
+    )
+
+
+def test_the_release_sentence_names_the_latest_release_or_none():
+    september, june = parse_month("2022-09"), parse_month("2022-06")
+    february, november = parse_month("2023-02"), parse_month("2022-11")
+
+    def table(*releases):
+        return rows.TableData(rows=[{"release": release} for release in releases])
+
+    assert rows.release_note(table((june, november), (september, february), None)) == CJS_RELEASE
+    assert rows.release_note(table((september, None))) == (
+        "Data includes Quarter 3 of 2022 (July to September)."
+    )
+    assert rows.release_note(table(None)) == ""
+
+
+def test_the_dangerous_drivers_note_is_the_section_s_data(seed_sections):
+    drivers = seed_sections["dangerous-drivers"]
+
+    assert f'<p class="section-note">{DFT_NOTE}</p>' in drivers
+    assert ReportSection.objects.get(priority__code="dangerous-drivers").note == DFT_NOTE
+    assert DFT_NOTE not in "".join(
+        html for code, html in seed_sections.items() if code != "dangerous-drivers"
+    )
+
+
+# The seed's "Source: …" lines, section by section, with their full names (and the one
+# link the seed prints). The seed prints the roads section's two sources as one phrase,
+# "Internal data and Collision Reporting and Sharing System- CRaSH".
+SEED_SOURCES = {
+    "criminal-justice": (
+        f'Source: <a href="{CJS_DASHBOARD}">'
+        "Criminal Justice System Delivery Data Dashboard - GOV.UK</a>"
+    ),
+    "efficient-effective-policing": "Source: FCR Live dashboard, Power BI",
+    "anti-social-behaviour": "Source: Responding Dashboard",
+    "organised-crime": "Source: PAM system",
+    "dangerous-drivers": (
+        "Sources: Collision Reporting and Sharing System (CRaSH); "
+        "Internal data (Central Ticket Office)"
+    ),
+}
+
+
+@pytest.mark.parametrize("code", sorted(SEED_SOURCES))
+def test_sources_are_printed_with_their_full_names_and_links_as_in_the_seed(seed_sections, code):
+    assert f'<p class="sources">{SEED_SOURCES[code]}</p>' in seed_sections[code]
+
+
+def test_a_measure_page_names_its_source_in_full_with_its_link(client, viewer):
+    client.force_login(viewer)
+    response = client.get(reverse("reports:measure", args=["cjs-rape-trial-or-plea"]))
+
+    assert (
+        f'<dd><a href="{CJS_DASHBOARD}">Criminal Justice System Delivery Data Dashboard - GOV.UK'
+        "</a></dd>" in response.content.decode()
+    )
+
+
+def test_key_headlines_carry_the_seed_s_headings_where_the_seed_has_them(seed_sections):
+    cjs = text_of(seed_sections["criminal-justice"])
+    recorded = text_of(seed_sections["recorded-crime"])
+
+    assert '<h4 class="headline-heading">All Crime</h4>' in seed_sections["criminal-justice"]
+    assert '<h4 class="headline-heading">Adult Rape</h4>' in seed_sections["criminal-justice"]
+    # All Crime heads the all-crime bullets; Adult Rape follows them and heads the rape ones.
+    assert (
+        cjs.index("Key Headlines All Crime The latest national data")
+        < cjs.index("victim does not support further police action")
+        < cjs.index("Adult Rape Lancashire is ahead of the National average")
+    )
+    assert recorded.index("almost 8% below the pre-pandemic baseline") < recorded.index(
+        "Outcomes – Priority Crimes Force data shows"
+    )
+
+
+def test_police_and_crime_plan_priorities_opens_the_part_of_the_report_it_heads(seed_sections):
+    codes = list(seed_sections)
+    headed = [code for code, html in seed_sections.items() if "part-heading" in html]
+
+    assert headed == ["efficient-effective-policing"]
+    assert text_of(seed_sections["efficient-effective-policing"]).startswith(
+        "Police and Crime Plan Priorities Efficient and Effective Policing Key Headlines"
+    )
+    # As in the seed: after the National Picture, the CJS data and recorded crime.
+    assert codes.index("efficient-effective-policing") == 3
+
+
+def _headlines_then_tables(html: str) -> tuple[int, int, int]:
+    return html.index("<h3>Key Headlines</h3>"), html.index("<table"), html.rindex("</table>")
+
+
+@pytest.mark.parametrize(
+    ("code", "pointer"),
+    [
+        ("anti-social-behaviour", "(see below)"),
+        ("burglary-robbery", "see table below"),
+        ("domestic-abuse-sexual-violence", "(see above)"),
+    ],
+)
+def test_a_headline_that_points_to_a_table_sits_on_the_side_it_points_to(
+    seed_sections, code, pointer
+):
+    html = seed_sections[code]
+    headlines, first_table, last_table = _headlines_then_tables(html)
+
+    assert pointer in html
+    if "below" in pointer:
+        assert headlines < first_table
+    else:
+        assert last_table < headlines
+
+
+def test_every_headline_pointing_below_or_above_has_its_table_there(seed_sections):
+    pointers = 0
+    for html in seed_sections.values():
+        headlines = text_of(html[html.index("<h3>Key Headlines</h3>") :])
+        if "<table" not in html:
+            continue
+        headlines_at, first_table, last_table = _headlines_then_tables(html)
+        if re.search(r"see (table )?below", headlines):
+            pointers += 1
+            assert headlines_at < first_table
+        if "see above" in headlines:
+            pointers += 1
+            assert last_table < headlines_at
+    assert pointers == 3
+
+
+def test_the_organised_crime_activities_are_printed_with_the_scorecard(seed_sections):
+    html = seed_sections["organised-crime"]
+    activities = html[html.index('<div class="activities">') :]
+
+    assert html.index("</table>") < html.index('<div class="activities">')
+    assert text_of(activities).startswith(
+        "Preventing & protecting: serious organised crime "
+        "Worked in Partnership with different agencies to prevent & protect against serious "
+        "& organised crime "
+        "Prevent Initiatives: SOC Diversion (MASP), ROC "
+        "Key Headlines"
+    )
+
+
+def test_a_published_version_freezes_the_notes_sources_headings_and_activities(admin_user):
+    version = published_seed_report(admin_user)
+    notes = {entry["priority"]: entry for entry in version.snapshot["notes"]}
+    headlines = {entry["priority"]: entry["text"] for entry in version.snapshot["headlines"]}
+
+    assert notes["criminal-justice"]["release_note"] == CJS_RELEASE
+    assert notes["criminal-justice"]["sources"] == [
+        {
+            "name": "Criminal Justice System Delivery Data Dashboard",
+            "label": "Criminal Justice System Delivery Data Dashboard - GOV.UK",
+            "url": CJS_DASHBOARD,
+        }
+    ]
+    assert notes["dangerous-drivers"]["note"] == DFT_NOTE
+    assert notes["efficient-effective-policing"]["part_heading"] == (
+        "Police and Crime Plan Priorities"
+    )
+    assert notes["organised-crime"]["activities"] == [
+        [
+            "Preventing & protecting: serious organised crime",
+            "",
+            "Worked in Partnership with different agencies to prevent & protect against "
+            "serious & organised crime",
+        ],
+        [
+            "Preventing & protecting: serious organised crime",
+            "Prevent Initiatives",
+            "SOC Diversion (MASP), ROC",
+        ],
+    ]
+    assert headlines["criminal-justice"].startswith("## All Crime\n")
+    assert "## Adult Rape" in headlines["criminal-justice"]
+    for text in (CJS_RELEASE, DFT_NOTE, CJS_DASHBOARD, "Police and Crime Plan Priorities"):
+        assert text in version.html

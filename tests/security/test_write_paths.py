@@ -49,6 +49,7 @@ from measures.models import (
     Return,
     ReturnEvent,
     ReviewStatus,
+    Source,
     Target,
     Value,
 )
@@ -129,6 +130,7 @@ def scene(alice, bob, charlie, admin_user, viewer, tmp_path) -> Scene:
     values_import(path=national)
     # A row of every other model with an admin, so every change page can be opened.
     ComparisonGroup.objects.create(code="msg", name="Most Similar Group")
+    Source.objects.create(name="PAM system", url="https://example.org/pam")
     Group.objects.create(name="analysts")
     Token.objects.create(user=admin_user)
     return Scene(approved, submitted, draft, alice, bob, charlie, admin_user)
@@ -193,6 +195,7 @@ ADMIN_MODELS = {
     "measures.Plan": "plan structure",
     "measures.Area": "plan structure",
     "measures.ComparisonGroup": "plan structure",
+    "measures.Source": "plan structure: source systems' full names and links",
     "measures.Priority": "plan structure",
     "measures.Measure": "plan structure; its targets are read-only there",
     "measures.Target": "targets: written through services.target_save",
@@ -202,6 +205,7 @@ ADMIN_MODELS = {
     "measures.ReturnEvent": "audit: read-only",
     "measures.Value": FIGURES,
     "measures.Headline": FIGURES,
+    "reports.ReportSection": "report layout: sections, notes and activities, no figures",
 }
 # How to find the returns a figure belongs to, for each model holding figures.
 HOLDERS: dict[type[models.Model], Callable[[models.Model], list[Return]]] = {

@@ -18,12 +18,18 @@ NEXT = ("2022/23-Q4", datetime.date(2023, 4, 21))
 
 class Command(BaseCommand):
     help = (
-        "Load the seed report's plan, all its figures and Key Headlines (approved, as in the "
-        "published Q3 2022/23 report), and open Q4 2022/23 for returns. Safe to run again."
+        "Load the seed report's plan, its report layout, all its figures and Key Headlines "
+        "(approved, as in the published Q3 2022/23 report), and open Q4 2022/23 for returns. "
+        "Safe to run again."
     )
 
     def handle(self, *args, **options):
         call_command("import_plan", DEMO / "plan.yaml", stdout=self.stdout, stderr=self.stderr)
+        # The report's layout (where Key Headlines go, notes, activities) is the reports app's:
+        # its own command loads it, so that measures/ imports nothing of reports/.
+        call_command(
+            "import_report_layout", DEMO / "report.yaml", stdout=self.stdout, stderr=self.stderr
+        )
         # The criminal-justice releases first, with the month each was published (the
         # report's "Data was updated in February 2023…"); values.csv then finds them in place.
         call_command(
