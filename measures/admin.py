@@ -266,7 +266,7 @@ class DepartmentAdmin(HistoryAdmin):
 
 @admin.register(Plan)
 class PlanAdmin(HistoryAdmin):
-    list_display = ["code", "name", "baseline_start", "baseline_end"]
+    list_display = ["code", "name", "organisation", "baseline_start", "baseline_end"]
     search_fields = ["code", "name"]
 
 

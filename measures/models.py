@@ -46,6 +46,12 @@ class Plan(models.Model):
     title = models.CharField(
         max_length=300, blank=True, help_text="Title of the quarterly report, if not the name."
     )
+    organisation = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Who publishes the report, as its cover names them (e.g. the Office of the "
+        "Police and Crime Commissioner for Lancashire); blank: the force area's name.",
+    )
     baseline_start = models.DateField(null=True, blank=True)
     baseline_end = models.DateField(null=True, blank=True)
 

@@ -123,7 +123,10 @@ def site_address(path: str) -> str:
 
 
 def report_organisation(version) -> str:
-    """Return the name of the area the version reports on (its force): the organisation."""
+    """Return who publishes the report: the plan's organisation, else the name of the area
+    the version reports on (its force)."""
+    if version.report.plan.organisation:
+        return version.report.plan.organisation
     try:
         return selectors.area_by_code(version.snapshot.get("area", "")).name
     except Http404:

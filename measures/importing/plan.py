@@ -173,6 +173,7 @@ def _plan_import(root: _Reader, summary: ImportSummary) -> None:
         {
             "name": plan_data.text("name", required=True),
             "title": plan_data.text("title"),
+            "organisation": plan_data.text("organisation"),
             "baseline_start": b_start,
             "baseline_end": b_end,
         },

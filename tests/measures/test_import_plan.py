@@ -169,3 +169,14 @@ def test_a_bad_source_is_rejected_and_nothing_is_written(db, source, message):
         plan_import(data=plan_with_sources(source))
 
     assert not Plan.objects.exists() and not Source.objects.exists()
+
+
+def test_the_plan_names_the_organisation_that_publishes_its_report(db):
+    plan_import(data=SMALL_PLAN)
+    assert Plan.objects.get(code="test-plan").organisation == ""
+    named = copy.deepcopy(SMALL_PLAN)
+    named["plan"]["organisation"] = "Office of the Police and Crime Commissioner"
+
+    assert plan_import(data=named).updated == 1
+    assert plan_import(data=named).updated == 0
+    assert Plan.objects.get(code="test-plan").organisation == named["plan"]["organisation"]

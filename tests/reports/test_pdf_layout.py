@@ -236,7 +236,7 @@ def test_the_cover_names_the_organisation_report_plan_quarter_version_and_date(d
     cover = " ".join(page_text(document.pages[0]).split()).lower()
     published_on = f"{version.published_at:%-d %B %Y}"
     for words in (
-        "Lancashire",
+        "Office of the Police and Crime Commissioner for Lancashire",
         "Progress Against Police and Crime Plan Priorities 2021-2025",
         "Police and Crime Plan 2021-2025",
         "Quarter 3 2022/23, October – December 2022",
