@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -13,7 +18,7 @@ from rest_framework.views import APIView
 
 from measures.access import Reader
 from measures.arithmetic.periods import PeriodError, parse_period
-from measures.models import Area, Measure, Plan, Value
+from measures.models import Area, Measure, Plan, Source, Value
 from measures.selectors import (
     SeriesBook,
     comparison_significance,
@@ -42,7 +47,41 @@ class MeasureSerializer(serializers.ModelSerializer):
             "decimals",
             "owner",
             "source",
+            "source_detail",
         ]
+
+    source_detail = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        inline_serializer(
+            "SourceDetail",
+            {
+                "name": serializers.CharField(),
+                "full_name": serializers.CharField(help_text="as the report prints it"),
+                "url": serializers.CharField(allow_blank=True, help_text="its link, if public"),
+            },
+            allow_null=True,
+        )
+    )
+    def get_source_detail(self, measure: Measure) -> dict | None:
+        """The measure's source system in full, as the report prints it; null if unnamed."""
+        if not measure.source:
+            return None
+        found = self.context.get("sources", {}).get(measure.source)
+        return {
+            "name": measure.source,
+            "full_name": found.label if found else measure.source,
+            "url": found.url if found else "",
+        }
+
+
+class _WithSources:
+    """Give the serializer every source system, read once (there are a handful)."""
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()  # type: ignore[misc]
+        context["sources"] = {source.name: source for source in Source.objects.all()}
+        return context
 
 
 class AreaSerializer(serializers.ModelSerializer):
@@ -84,14 +123,14 @@ class ValueSerializer(serializers.ModelSerializer):
         return obj.period.notation
 
 
-class MeasureList(generics.ListAPIView):
+class MeasureList(_WithSources, generics.ListAPIView):
     serializer_class = MeasureSerializer
     queryset = Measure.objects.select_related("priority", "owner").order_by(
         "priority__position", "position"
     )
 
 
-class MeasureDetail(generics.RetrieveAPIView):
+class MeasureDetail(_WithSources, generics.RetrieveAPIView):
     serializer_class = MeasureSerializer
     queryset = Measure.objects.select_related("priority", "owner")
     lookup_field = "code"

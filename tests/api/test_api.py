@@ -175,3 +175,34 @@ def test_the_openapi_schema_documents_compare(client):
     assert response.status_code == 200
     schema = response.json()
     assert "/api/v1/measures/{code}/compare/" in schema["paths"]
+
+
+def test_a_measure_names_its_source_in_full_with_its_link(client, viewer):
+    import copy
+
+    from measures.importing.plan import plan_import
+    from tests.conftest import SMALL_PLAN
+
+    plan = copy.deepcopy(SMALL_PLAN)
+    plan["sources"] = [
+        {
+            "name": "CJS Dashboard",
+            "full_name": "CJS Delivery Data Dashboard - GOV.UK",
+            "url": "https://www.gov.uk/cjs",
+        }
+    ]
+    plan["priorities"][0]["measures"][0]["source"] = "CJS Dashboard"
+    plan_import(data=plan)
+    client.force_login(viewer)
+
+    detail = client.get("/api/v1/measures/t-assaults/").json()
+    listed = client.get("/api/v1/measures/").json()
+
+    assert detail["source_detail"] == {
+        "name": "CJS Dashboard",
+        "full_name": "CJS Delivery Data Dashboard - GOV.UK",
+        "url": "https://www.gov.uk/cjs",
+    }
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    unnamed = next(m for m in rows if m["code"] != "t-assaults")
+    assert unnamed["source_detail"] is None or unnamed["source_detail"]["url"] == ""
