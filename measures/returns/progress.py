@@ -8,13 +8,12 @@ from functools import reduce
 from operator import or_
 
 import django_tables2 as tables
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html
 
 from measures.arithmetic.periods import Period
 from measures.models import Measure, Return, UnavailableFigure, Value
-from measures.returns.rows import slots_due
+from measures.returns.rows import slot_filter, slots_due
 
 STATUS_BADGE = '<span class="status status-{0}">{1}</span>'
 
@@ -44,19 +43,13 @@ def progress_by_return(returns: Iterable[Return]) -> dict[int, tuple[int, int]]:
         ]
         for ret in returns
     }
-    by_slot: dict[tuple[int, Period], set[int]] = defaultdict(set)
+    by_area: dict[int, set[tuple[int, Period]]] = defaultdict(set)
     for rows in wanted.values():
         for pk, area, slot in rows:
-            by_slot[(area, slot)].add(pk)
+            by_area[area].add((pk, slot))
     answered = set()
-    if by_slot:
-        in_any = reduce(
-            or_,
-            (
-                Q(measure_id__in=ids, area_id=area, start=s.start.first_day, end=s.end.first_day)
-                for (area, s), ids in by_slot.items()
-            ),
-        )
+    if by_area:
+        in_any = reduce(or_, (slot_filter(pairs, area) for area, pairs in by_area.items()))
         fields = ("measure_id", "area_id", "start", "end")
         # A row is answered by its figure or by the reason it is not available.
         answered |= set(Value.objects.filter(in_any).values_list(*fields))

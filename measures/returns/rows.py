@@ -223,7 +223,7 @@ def return_slots(ret: Return, measures: list[Measure] | None = None) -> Slots:
     return Slots(due=due, unavailable=unavailable, carried=carried)
 
 
-def _slot_filter(pairs: Iterable[tuple[int, Period]], area_id: int) -> Q:
+def slot_filter(pairs: Iterable[tuple[int, Period]], area_id: int) -> Q:
     """Return a filter for the stored rows of (measure id, period) pairs in one area."""
     by_period: dict[Period, list[int]] = {}
     for measure_id, period in pairs:
@@ -258,9 +258,9 @@ def return_values(ret: Return, slots: Slots | None = None) -> Q:
     area_id = ret.reporting_period.area_id
     due = _due_in(slots.due, ret.reporting_period.due_window, area_id)
     if slots.unavailable:
-        due &= ~_slot_filter(slots.unavailable, area_id)
+        due &= ~slot_filter(slots.unavailable, area_id)
     if slots.carried:
-        due |= _slot_filter(slots.carried, area_id)
+        due |= slot_filter(slots.carried, area_id)
     return due
 
 
@@ -268,7 +268,7 @@ def return_unavailable(ret: Return, slots: Slots | None = None) -> Q:
     """Return a filter for the figures the return marks not available."""
     slots = slots or return_slots(ret)
     pairs = [(m.pk, slot) for m, periods in slots.due.items() for slot in periods]
-    return _slot_filter(pairs, ret.reporting_period.area_id)
+    return slot_filter(pairs, ret.reporting_period.area_id)
 
 
 def returns_asking(measure: Measure, area_id: int, period: Period) -> Q:
