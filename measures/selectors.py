@@ -29,6 +29,7 @@ from measures.models import (
     Plan,
     ReportingPeriod,
     Return,
+    SeriesBreak,
     UnavailableFigure,
     Value,
 )
@@ -790,6 +791,16 @@ class SeriesBook:
                 )
             )
         return self._raw[key]
+
+
+def series_breaks(measures: Iterable[Measure]) -> dict[int, list[SeriesBreak]]:
+    """Return each measure's breaks in series, by measure id, oldest first."""
+    found: dict[int, list[SeriesBreak]] = {}
+    for series_break in SeriesBreak.objects.filter(
+        measure_id__in=[m.pk for m in measures]
+    ).order_by("start"):
+        found.setdefault(series_break.measure_id, []).append(series_break)
+    return found
 
 
 def pending_recompute(measures: Iterable[Measure], *, reader: Reader) -> bool:

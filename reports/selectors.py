@@ -22,11 +22,11 @@ from measures.models import (
     Plan,
     Priority,
     Return,
-    SeriesBreak,
     Source,
     Target,
 )
 from measures.selectors import reporting_area, stored_longer
+from measures.selectors import series_breaks as series_breaks  # charts read breaks here
 
 if TYPE_CHECKING:
     from reports.models import ReportSection
@@ -134,16 +134,6 @@ def monthly_charted(priority: Priority) -> list[Measure]:
             ],
         ).order_by("position")
     )
-
-
-def series_breaks(measures: Iterable[Measure]) -> dict[int, list[SeriesBreak]]:
-    """Return each measure's breaks in series, by measure id, oldest first."""
-    found: dict[int, list[SeriesBreak]] = {}
-    for series_break in SeriesBreak.objects.filter(
-        measure_id__in=[m.pk for m in measures]
-    ).order_by("start"):
-        found.setdefault(series_break.measure_id, []).append(series_break)
-    return found
 
 
 def baseline_targets(measures: Iterable[Measure]) -> list[Target]:

@@ -29,7 +29,7 @@ from measures.models import (
     Value,
 )
 from measures.returns.validation import value_warnings
-from measures.selectors import series_for
+from measures.selectors import series_breaks, series_for
 
 HISTORY_MONTHS = 24
 QUARTER_END_MONTHS = (3, 6, 9, 12)
@@ -334,6 +334,11 @@ def return_rows(ret: Return, *, with_context: bool = True) -> list[ReturnRow]:
         if with_context
         else {}
     )
+    breaks = (
+        {pk: [b.month for b in found] for pk, found in series_breaks(measures).items()}
+        if with_context
+        else {}
+    )
     by_measure = {m.pk: m for m in measures}
     asked = [(m, slot, False) for m, periods in slots.due.items() for slot in periods]
     asked += [(by_measure[pk], slot, True) for pk, slot in slots.carried]
@@ -350,7 +355,9 @@ def return_rows(ret: Return, *, with_context: bool = True) -> list[ReturnRow]:
             carried=slots.carried.get(key),
         )
         if with_context:
-            _add_context(row, series[(measure.pk, ret.reporting_period.area_id)])
+            _add_context(
+                row, series[(measure.pk, ret.reporting_period.area_id)], breaks.get(measure.pk, [])
+            )
         rows.append(row)
     order = list(Group)
     rows.sort(
@@ -364,17 +371,25 @@ def return_rows(ret: Return, *, with_context: bool = True) -> list[ReturnRow]:
     return rows
 
 
-def _add_context(row: ReturnRow, series) -> None:
+def _add_context(row: ReturnRow, series, breaks: Iterable[Month] = ()) -> None:
+    """Fill the row's history and earlier figures, and judge its value against them.
+
+    A break in series (`breaks`, the measure's months where its process changed) ends the
+    history: the usual range is that of the months since the latest break at or before the
+    row, and a figure is not compared with one before a break between them — the change
+    there is the recorded change of process, not an unusual figure.
+    """
     length = row.period.length
-    before = row.period.shift(-length)
-    last_year = row.period.shift(-12)
+    since = max((b for b in breaks if b <= row.period.end), default=None)
 
     def stored_value(period: Period) -> Decimal | None:
+        if since is not None and period.start < since:
+            return None
         observation = series.stored(period)
         return observation.value if observation else None
 
-    row.previous = stored_value(before)
-    row.same_period_last_year = stored_value(last_year)
+    row.previous = stored_value(row.period.shift(-length))
+    row.same_period_last_year = stored_value(row.period.shift(-12))
     if length == 1:
         months = [row.period.start.shift(-i) for i in range(1, 12)]
         monthly = series.monthly()
@@ -383,11 +398,17 @@ def _add_context(row: ReturnRow, series) -> None:
         if summable and all(m in monthly and monthly[m].value is not None for m in months):
             row.rolling_before = sum((monthly[m].value for m in months), Decimal(0))
         start = row.period.start.shift(-HISTORY_MONTHS)
-        row.history = [
-            monthly[m].value
-            for m in Period.range(start, row.period.start.shift(-1)).months
-            if m in monthly and monthly[m].value is not None
-        ]
+        if since is not None:
+            start = max(start, since)
+        row.history = (
+            [
+                monthly[m].value
+                for m in Period.range(start, row.period.start.shift(-1)).months
+                if m in monthly and monthly[m].value is not None
+            ]
+            if start < row.period.start
+            else []
+        )
     if row.value is not None:
         row.warnings = value_warnings(
             value=row.value.value,
