@@ -378,7 +378,10 @@ class MeasureAdmin(HistoryAdmin):
             {"fields": ["unit", "rate_per", "aggregation", "polarity", "decimals"]},
         ),
         ("Reporting", {"fields": ["frequency", "data_lag_months", "owner", "source"]}),
-        ("Report tables", {"fields": ["year_to_date_table", "monthly_table", "scorecard_group"]}),
+        (
+            "Report tables",
+            {"fields": ["year_to_date_table", "monthly_table", "scorecard_group", "table_group"]},
+        ),
         ("Key Headlines", {"fields": ["aliases"]}),
     ]
 

@@ -238,6 +238,18 @@ class Measure(models.Model):
         blank=True,
         help_text="Heading in the activity scorecard; blank = not shown.",
     )
+    # The seed's criminal-justice section prints one table per group ("All Crime", "Adult
+    # Rape"), each under the Key Headlines heading that names it; not the scorecard's
+    # heading, which also decides whether a measure is in the scorecard at all.
+    table_group = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text=(
+            "Splits its section's tables: the measures of one group get tables of their own, "
+            'titled with the group (e.g. "Adult Rape") and printed under the Key Headlines '
+            "heading that names it; blank = the section's own tables."
+        ),
+    )
     aliases = models.JSONField(
         default=list,
         blank=True,

@@ -282,6 +282,7 @@ def _plan_import(root: _Reader, summary: ImportSummary) -> None:
                     "year_to_date_table": m.flag("year_to_date_table"),
                     "monthly_table": m.flag("monthly_table"),
                     "scorecard_group": m.text("scorecard_group"),
+                    "table_group": m.text("table_group"),
                     "aliases": m.names("aliases"),
                     "position": m_index + 1,
                 },
