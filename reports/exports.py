@@ -9,7 +9,8 @@ A download holds values, never markup:
   each row's (`reports.tables`);
 - each row's footnote marks are in a "Notes" column, and the footnotes themselves are in
   the file: a "Notes" sheet (table, mark, text) in XLSX, rows after a blank line below each
-  table in CSV;
+  table in CSV; so are the sources printed under each table (mark "Source", the source's
+  full name and its link);
 - each XLSX sheet is named after its table's title, as Excel allows (31 characters, none of
   []:*?/\\, unique whatever the case).
 """
@@ -20,7 +21,7 @@ import csv
 import html
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -42,6 +43,8 @@ MARK_CHARACTERS = "".join(FOOTNOTE_MARKS + CAUTION_MARKS)
 SHEET_NAME_LENGTH = 31
 SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 NOTES_SHEET = "Notes"
+# The mark of a table's source among its notes.
+SOURCE_MARK = "Source"
 RESERVED_SHEET_NAMES = {NOTES_SHEET.casefold(), "history"}
 
 
@@ -93,7 +96,8 @@ def is_number(cell: Any) -> bool:
 @dataclass
 class ExportTable:
     """A table as a download holds it: the header, rows of values (numbers as numbers, no
-    markup), each cell's number format (None for text) and the footnotes (mark, text)."""
+    markup), each cell's number format (None for text), the footnotes (mark, text) and the
+    sources printed under it (full name, link)."""
 
     title: str
     caption: str
@@ -101,6 +105,14 @@ class ExportTable:
     rows: list[list[Any]]
     formats: list[list[str | None]]
     footnotes: list[tuple[str, str]]
+    sources: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[tuple[str, str]]:
+        """Return the footnotes, then a ("Source", "full name (link)") note per source."""
+        return self.footnotes + [
+            (SOURCE_MARK, f"{label} ({url})" if url else label) for label, url in self.sources
+        ]
 
 
 def table_export(table) -> ExportTable:
@@ -113,6 +125,7 @@ def table_export(table) -> ExportTable:
         rows=rows,
         formats=table.export_formats(),
         footnotes=list(table.footnotes),
+        sources=[(s.label, s.url) for s in getattr(table, "source_systems", [])],
     )
 
 
@@ -134,6 +147,7 @@ def snapshot_table_export(entry: dict[str, Any]) -> ExportTable:
         rows=rows,
         formats=entry["formats"],
         footnotes=footnotes,
+        sources=[(source["label"], source["url"]) for source in entry.get("sources", [])],
     )
 
 
@@ -209,7 +223,7 @@ def sheet_names(titles: list[str]) -> list[str]:
 
 def csv_content(tables: list[ExportTable]) -> str:
     """Return the tables as CSV: each one's caption (when there are several), header and
-    rows, then its footnotes (mark, text) after a blank line."""
+    rows, then its notes (mark, text: the footnotes, then its sources) after a blank line."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for index, table in enumerate(tables):
@@ -220,9 +234,9 @@ def csv_content(tables: list[ExportTable]) -> str:
         writer.writerow([neutralise(h) for h in table.header])
         for row, formats in zip(table.rows, table.formats, strict=True):
             writer.writerow([_csv_cell(cell, f) for cell, f in zip(row, formats, strict=True)])
-        if table.footnotes:
+        if table.notes:
             writer.writerow([])
-            writer.writerows([[mark, neutralise(text)] for mark, text in table.footnotes])
+            writer.writerows([[mark, neutralise(text)] for mark, text in table.notes])
     return "\ufeff" + buffer.getvalue()
 
 
@@ -236,7 +250,8 @@ def _csv_cell(cell: Any, number_format: str | None) -> Any:
 
 def xlsx_content(tables: list[ExportTable]) -> bytes:
     """Return the tables as an XLSX workbook: a sheet per table, named after its title,
-    with the header in its first row, then a "Notes" sheet of every table's footnotes."""
+    with the header in its first row, then a "Notes" sheet of every table's footnotes and
+    sources."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -270,7 +285,7 @@ def xlsx_content(tables: list[ExportTable]) -> bytes:
     notes = [
         [name, mark, text]
         for name, table in zip(names, tables, strict=True)
-        for mark, text in table.footnotes
+        for mark, text in table.notes
     ]
     add_sheet(NOTES_SHEET, ["Table", "Mark", "Note"], notes, [[None] * 3 for _ in notes])
     stream = io.BytesIO()

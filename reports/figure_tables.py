@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.utils.text import slugify
+
 from measures.arithmetic.periods import Month, Period
 from measures.arithmetic.spc import SIGNAL_TEXT, Signal
 from measures.arithmetic.targets import target_status
@@ -71,6 +73,12 @@ class TableData:
     # Whether any figure for the reporting period itself is known (its baselines and earlier
     # years aside): with none in any table, a page says so rather than show rows of dashes.
     has_figures: bool = False
+    # The measures' table group it shows (`Measure.table_group`; "" for a section's own).
+    group: str = ""
+    # The sources its rows' measures name, in order of first use; the report prints them
+    # under the table, with the full names and links of `source_systems`.
+    sources: list[str] = field(default_factory=list)
+    source_systems: list[Any] = field(default_factory=list)
 
 
 def period_without_figures(tables: Iterable[TableData]) -> bool:
@@ -82,6 +90,42 @@ def period_without_figures(tables: Iterable[TableData]) -> bool:
     """
     tables = list(tables)
     return any(t.rows for t in tables) and not any(t.has_figures for t in tables)
+
+
+def table_groups(measures: Iterable[Measure]) -> list[tuple[str, list[Measure]]]:
+    """Return the measures by table group (`Measure.table_group`), each group in the order
+    its first measure comes; the measures without a group are the group "" in its place."""
+    groups: dict[str, list[Measure]] = {}
+    for measure in measures:
+        groups.setdefault(measure.table_group.strip(), []).append(measure)
+    return list(groups.items())
+
+
+# A grouped table's caption and title (its download's sheet name: Excel keeps 31 characters,
+# so the group comes first there). The national comparison is titled as the seed's
+# "Rolling 12 month comparisons for Lancashire– All Crime".
+GROUPED_CAPTIONS = {"national-comparison": "Rolling 12 month comparisons for {area} – {group}"}
+GROUPED_TITLES = {"national-comparison": "{group} against national"}
+
+
+def in_group(data: TableData, *, group: str, area: Area) -> TableData:
+    """Return the table marked as its measures' group's: key, title and caption name it."""
+    if not group:
+        return data
+    key = data.key
+    data.group = group
+    data.key = f"{key}-{slugify(group)}"
+    data.caption = GROUPED_CAPTIONS.get(key, "{caption} – {group}").format(
+        area=area.name, group=group, caption=data.caption
+    )
+    data.title = GROUPED_TITLES.get(key, "{group} – {title}").format(group=group, title=data.title)
+    return data
+
+
+def table_sources(data: TableData) -> list[str]:
+    """Return the names of the sources the table's measures name, in order of first use."""
+    names = (getattr(row.get("measure"), "source", "") for row in data.rows)
+    return list(dict.fromkeys(name for name in names if name))
 
 
 def _shifted(window: Period, comparison) -> Period:

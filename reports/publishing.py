@@ -336,6 +336,8 @@ def snapshot_of(built: BuiltReport) -> dict[str, Any]:
                         [strip_tags(str(html)) for html, _ in row] for row in table.cell_rows()
                     ],
                     "footnotes": [f"{mark} {text}" for mark, text in table.footnotes],
+                    # Printed under the table; its downloads' notes name them too.
+                    "sources": [_source(source) for source in data.source_systems],
                 }
             )
         headlines += [
@@ -542,8 +544,8 @@ SECTION_TEXTS = {
 
 def note_changes(old: dict, new: dict) -> list[str]:
     """Return a line per section whose sources, definitions, notes, heading or activities
-    changed, and per table whose footnotes changed (for tables and sections in both
-    versions)."""
+    changed, and per table whose footnotes or sources changed (for tables and sections in
+    both versions)."""
     changes = []
     before = {n["priority"]: n for n in old["notes"]}
     for notes in new["notes"]:
@@ -564,6 +566,9 @@ def note_changes(old: dict, new: dict) -> list[str]:
         was = tables.get(table["id"])
         if was is not None and was["footnotes"] != table["footnotes"]:
             changes.append(f"{table['section']}: notes under “{table['caption']}” revised")
+        # Versions published before tables printed their sources read them as none.
+        if was is not None and was.get("sources", []) != table.get("sources", []):
+            changes.append(f"{table['section']}: sources under “{table['caption']}” revised")
     return changes
 
 

@@ -6,17 +6,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from measures.arithmetic.periods import Month, Period
-from measures.models import Area, Headline
+from measures.models import Area, Headline, Measure
 from measures.selectors import SeriesBook, headlines_for
 from reports import selectors
 from reports.charts.series_charts import section_charts
 from reports.figure_tables import (
     TableData,
+    in_group,
     monthly_table,
     national_comparison,
     national_picture,
     release_note,
     scorecard,
+    table_groups,
+    table_sources,
     year_to_date_tables,
 )
 
@@ -73,17 +76,13 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
         priority = placed.priority
         own = [m for m in measures if m.priority_id == priority.pk]
         tables: list[tuple[str, TableData]] = []
-        if any(m.pk in with_targets for m in own):
-            tables.append(("national-picture", national_picture(measures=own, **kwargs)))
-        comparison = national_comparison(measures=own, **kwargs)
-        if comparison.rows:
-            tables.append(("national-comparison", comparison))
-        if any(m.scorecard_group for m in own):
-            tables.append(("scorecard", scorecard(measures=own, **kwargs)))
-        for ytd in year_to_date_tables(measures=own, **kwargs):
-            tables.append(("year-to-date", ytd))
-        if any(m.monthly_table for m in own):
-            tables.append(("monthly", monthly_table(measures=own, **kwargs)))
+        comparisons: list[TableData] = []
+        for group, grouped in table_groups(own):
+            built = section_tables(grouped, with_targets=with_targets, **kwargs)
+            tables += [(kind, in_group(data, group=group, area=area)) for kind, data in built]
+            comparisons += [data for kind, data in built if kind == "national-comparison"]
+        for _, data in tables:
+            data.sources = table_sources(data)
         shown = {row["measure"].pk for _, data in tables for row in data.rows}
         in_tables = [m for m in own if m.pk in shown]
         section = Section(
@@ -98,13 +97,43 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
             headlines_first=placed.headlines_first,
             note=placed.note,
             activities=list(placed.activities.all()) if placed.pk else [],
-            release_note=release_note(comparison),
+            release_note=release_note(
+                TableData(rows=[row for data in comparisons for row in data.rows])
+            ),
         )
         section.charts = section_charts(section, area=area, month=month, book=book)
         sections.append(section)
-    # Once charts have added theirs: every section's sources in one read.
+    # Once charts have added theirs: every section's and table's sources in one read.
     names = [name for section in sections for name in section.sources]
     cited = {source.name: source for source in selectors.source_systems(names)}
     for section in sections:
-        section.source_systems = [cited[name] for name in section.sources]
+        under_tables = set()
+        for _, data in section.tables:
+            data.source_systems = [cited[name] for name in data.sources]
+            under_tables.update(data.sources)
+        # Printed under their tables already: the section's list gives only the others.
+        section.source_systems = [
+            cited[name] for name in section.sources if name not in under_tables
+        ]
     return sections
+
+
+def section_tables(
+    measures: list[Measure], *, with_targets: set[int], area: Area, month: Month, book: SeriesBook
+) -> list[tuple[str, TableData]]:
+    """Return every table the measures call for, by kind: the National Picture of their
+    targets, the comparison with national, the scorecard, year-to-date and monthly tables."""
+    kwargs: dict[str, Any] = {"area": area, "month": month, "book": book}
+    tables: list[tuple[str, TableData]] = []
+    if any(m.pk in with_targets for m in measures):
+        tables.append(("national-picture", national_picture(measures=measures, **kwargs)))
+    comparison = national_comparison(measures=measures, **kwargs)
+    if comparison.rows:
+        tables.append(("national-comparison", comparison))
+    if any(m.scorecard_group for m in measures):
+        tables.append(("scorecard", scorecard(measures=measures, **kwargs)))
+    for ytd in year_to_date_tables(measures=measures, **kwargs):
+        tables.append(("year-to-date", ytd))
+    if any(m.monthly_table for m in measures):
+        tables.append(("monthly", monthly_table(measures=measures, **kwargs)))
+    return tables

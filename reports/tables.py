@@ -200,6 +200,10 @@ class FigureTable(tables.Table):
         self.title = data.title
         self.caption = data.caption
         self.footnotes = data.footnotes.as_list()
+        # Where the report prints it (under the Key Headlines heading naming its group) and
+        # the sources printed under it.
+        self.group = data.group
+        self.source_systems = data.source_systems
         for bound in self.columns:
             renderer = getattr(self, f"render_{bound.name}", None)
             if renderer and "record" in inspect.signature(renderer).parameters:

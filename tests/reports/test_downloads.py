@@ -28,6 +28,7 @@ from measures.engine import derived as engine
 from measures.models import Measure, Value
 from reports.exports import (
     NOTES_SHEET,
+    SOURCE_MARK,
     export_snapshot,
     format_decimals,
     number_format,
@@ -42,6 +43,7 @@ pytestmark = pytest.mark.usefixtures("demo")
 PAGES = table_pages()
 QUARTER = {"period": "2022/23-Q3"}
 MARKS = re.compile(r"(\*+|\^+|§+|¶+|#+|†+|‡+)")
+NOTE_MARK = re.compile(rf"{MARKS.pattern}|{SOURCE_MARK}")
 MARK_CHARACTERS = "*^§¶#†‡"
 MISSING = {"", "–", "—", "-", "n/a"}  # no figure (or no direction)
 # A figure as the report prints it: "16,127", "69.8%", "-£120", "+0.4 pp", "47 days".
@@ -69,12 +71,15 @@ class PageTable:
     headers: list[str] = field(default_factory=list)
     rows: list[PageRow] = field(default_factory=list)
     footnotes: list[tuple[str, str]] = field(default_factory=list)
+    # The "Source: …" line under it, each source as its notes in a download give it: the
+    # full name, and its link in brackets.
+    sources: list[str] = field(default_factory=list)
 
 
 class FigureTableParser(HTMLParser):
     """Read the figure tables (`table.figures`) of a page as a reader sees them: caption,
-    column headers (a month abbreviated in an <abbr> by its title), rows, group labels and
-    the footnotes listed under each table."""
+    column headers (a month abbreviated in an <abbr> by its title), rows, group labels,
+    the footnotes listed under each table and the sources printed under it."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -88,6 +93,9 @@ class FigureTableParser(HTMLParser):
         self._abbr = False
         self._footnotes = False
         self._mark = ""
+        # Under a table's "Source: …" line: each link's text and address so far.
+        self._sources: dict[str, str] | None = None
+        self._link: tuple[int, str] | None = None  # where the link's text starts, its href
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
@@ -112,6 +120,11 @@ class FigureTableParser(HTMLParser):
             self._start("note")
         elif self._footnotes and tag == "span" and "mark" in classes:
             self._start("mark")
+        elif tag == "p" and "table-sources" in classes and self.tables:
+            self._sources = {}
+            self._start("sources")
+        elif tag == "a" and self._sources is not None and self._text is not None:
+            self._link = (len(self._text), attributes.get("href") or "")
 
     def handle_endtag(self, tag):
         table = self._table
@@ -144,6 +157,21 @@ class FigureTableParser(HTMLParser):
                 self.tables[-1].footnotes.append((self._mark, self._stop()))
             elif tag == "ul":
                 self._footnotes = False
+        elif self._sources is not None and self._text is not None:
+            if tag == "a" and self._link is not None:
+                start, href = self._link
+                self._sources["".join(self._text[start:]).strip()] = href
+                self._link = None
+            elif tag == "p":
+                self.tables[-1].sources = self._source_notes(self._stop(), self._sources)
+                self._sources = None
+
+    @staticmethod
+    def _source_notes(text: str, links: dict[str, str]) -> list[str]:
+        """Return "Source: A; B" as notes, each name followed by its link (when linked)."""
+        assert re.match(r"Sources?: ", text), text
+        names = text.split(": ", 1)[1].split("; ")
+        return [f"{name} ({links[name]})" if name in links else name for name in names]
 
     def handle_data(self, data):
         if self._text is not None and not self._abbr:
@@ -175,6 +203,7 @@ class Download:
     formats: list[list[str | None]]  # XLSX only
     footnotes: list[tuple[str, str]]
     sheet: str = ""
+    sources: list[str] = field(default_factory=list)  # "full name (link)", as in its notes
 
 
 def csv_tables(content: bytes, *, captions: bool) -> list[Download]:
@@ -189,8 +218,9 @@ def csv_tables(content: bytes, *, captions: bool) -> list[Download]:
     for block in blocks:
         if not block:
             continue
-        if tables and all(len(r) == 2 and MARKS.fullmatch(r[0]) for r in block):
-            tables[-1].footnotes = [(mark, text) for mark, text in block]
+        if tables and all(len(r) == 2 and NOTE_MARK.fullmatch(r[0]) for r in block):
+            tables[-1].footnotes = [(mark, text) for mark, text in block if mark != SOURCE_MARK]
+            tables[-1].sources = [text for mark, text in block if mark == SOURCE_MARK]
             continue
         caption = block.pop(0)[0] if captions else None
         header, *data = block
@@ -203,10 +233,14 @@ def xlsx_tables(content: bytes) -> tuple[list[Download], list[str]]:
     *sheets, notes = workbook.worksheets
     assert notes.title == NOTES_SHEET, "the footnotes are on the last sheet"
     footnotes: dict[str, list[tuple[str, str]]] = {}
+    sources: dict[str, list[str]] = {}
     note_rows = list(notes.iter_rows(values_only=True))
     assert note_rows[0] == ("Table", "Mark", "Note")
     for table, mark, text in note_rows[1:]:
-        footnotes.setdefault(table, []).append((mark, text))
+        if mark == SOURCE_MARK:
+            sources.setdefault(table, []).append(text)
+        else:
+            footnotes.setdefault(table, []).append((mark, text))
     tables = []
     for sheet in sheets:
         header, *data = list(sheet.iter_rows())
@@ -218,6 +252,7 @@ def xlsx_tables(content: bytes) -> tuple[list[Download], list[str]]:
                 formats=[[c.number_format for c in row] for row in data],
                 footnotes=footnotes.get(sheet.title, []),
                 sheet=sheet.title,
+                sources=sources.get(sheet.title, []),
             )
         )
     return tables, [sheet.title for sheet in workbook.worksheets]
@@ -348,6 +383,7 @@ def compare(page: PageTable, download: Download, *, xlsx: bool) -> int:
     ]
     assert not unmatched, f"{where}: figures the page does not show: {unmatched}"
     assert download.footnotes == page.footnotes, where
+    assert download.sources == page.sources, where
     return figures
 
 
@@ -557,6 +593,69 @@ def test_the_national_picture_download_reads_like_the_seed(client, published):
     assert (satisfied["Change (%)"], satisfied["Change (pp)"]) == ("", "0.4")
     assert picture.footnotes[0][0] == "*"
     assert picture.footnotes[0][1].startswith("Data 12 months to end of September 2020")
+
+
+CJS_DASHBOARD = "https://www.gov.uk/government/collections/criminal-justice-system-delivery-data"
+CJS_SOURCE = f"Criminal Justice System Delivery Data Dashboard - GOV.UK ({CJS_DASHBOARD})"
+
+
+def test_the_cjs_tables_download_as_a_table_each_with_their_source(client, published):
+    """The seed's two CJS tables, All Crime and Adult Rape, are two sheets (two tables in
+    the CSV), each with its own measures and the dashboard as its source in its notes."""
+    _, as_csv, as_xlsx = _published_downloads(client, published)
+    in_xlsx, names = xlsx_tables(as_xlsx)
+    in_csv = csv_tables(as_csv, captions=True)
+    sheets = {table.sheet: table for table in in_xlsx}
+    blocks = {table.caption: table for table in in_csv}
+
+    for group, prefix, count in (
+        ("All Crime", "All crime: ", 5),
+        ("Adult Rape", "Adult rape: ", 7),
+    ):
+        sheet = sheets[f"{group} against national"]
+        block = blocks[f"Rolling 12 month comparisons for Lancashire – {group}"]
+        measures = [row[0] for row in sheet.rows]
+        assert len(measures) == count
+        assert all(name.startswith(prefix) for name in measures), measures
+        assert [row[0] for row in block.rows] == measures
+        assert sheet.sources == block.sources == [CJS_SOURCE]
+    assert "Comparison with national" not in names, "no table of every CJS measure"
+    assert_valid_sheet_names(names)
+    notes = list(load_workbook(io.BytesIO(as_xlsx))[NOTES_SHEET].iter_rows(values_only=True))
+    assert ("Adult Rape against national", SOURCE_MARK, CJS_SOURCE) in notes
+
+
+def test_a_table_s_sources_follow_its_footnotes_in_both_downloads():
+    entry = {
+        "key": "criminal-justice-1",
+        "title": "All Crime against national",
+        "caption": "Rolling 12 month comparisons for Lancashire – All Crime",
+        "values": [["Measure", "Lancashire", "Notes"], ["Days to charge", 47, "*"]],
+        "formats": [[None, "#,##0", None]],
+        "cells": [["Days to charge", "47*"]],
+        "footnotes": ["* Data was updated in February 2023"],
+        "sources": [
+            {"name": "CJS", "label": "CJS dashboard", "url": "https://example.org/cjs"},
+            {"name": "PAM system", "label": "PAM system", "url": ""},
+        ],
+    }
+    snapshot = {"tables": [entry]}
+
+    as_csv = export_snapshot(snapshot, name="v", export_format="csv").content
+    as_xlsx = export_snapshot(snapshot, name="v", export_format="xlsx").content
+
+    rows = list(csv.reader(io.StringIO(as_csv.decode("utf-8-sig"))))
+    assert rows[-3:] == [
+        ["*", "Data was updated in February 2023"],
+        [SOURCE_MARK, "CJS dashboard (https://example.org/cjs)"],
+        [SOURCE_MARK, "PAM system"],
+    ]
+    notes = load_workbook(io.BytesIO(as_xlsx))[NOTES_SHEET]
+    assert list(notes.iter_rows(values_only=True))[1:] == [
+        ("All Crime against national", "*", "Data was updated in February 2023"),
+        ("All Crime against national", SOURCE_MARK, "CJS dashboard (https://example.org/cjs)"),
+        ("All Crime against national", SOURCE_MARK, "PAM system"),
+    ]
 
 
 def test_a_version_published_before_formats_were_kept_downloads_without_markup():

@@ -9,6 +9,7 @@ system shows one decimal place, so each figure is compared at the precision the 
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 from decimal import Decimal
@@ -16,6 +17,7 @@ from html import unescape
 
 import pytest
 from django.urls import reverse
+from pypdf import PdfReader
 
 from measures.arithmetic.formatting import format_change_pct, round_half_up
 from measures.arithmetic.periods import parse_month, parse_period
@@ -440,8 +442,10 @@ def test_the_dangerous_drivers_note_is_the_section_s_data(seed_sections):
 
 
 # The seed's "Source: …" lines, section by section, with their full names (and the one
-# link the seed prints). The seed prints the roads section's two sources as one phrase,
-# "Internal data and Collision Reporting and Sharing System- CRaSH".
+# link the seed prints), under a table or in the section's notes. The seed prints the roads
+# section's two sources as one phrase, "Internal data and Collision Reporting and Sharing
+# System- CRaSH".
+SOURCE_LINE = re.compile(r'<p class="sources(?P<under> table-sources)?">(?P<line>.*?)</p>')
 SEED_SOURCES = {
     "criminal-justice": (
         f'Source: <a href="{CJS_DASHBOARD}">'
@@ -459,7 +463,32 @@ SEED_SOURCES = {
 
 @pytest.mark.parametrize("code", sorted(SEED_SOURCES))
 def test_sources_are_printed_with_their_full_names_and_links_as_in_the_seed(seed_sections, code):
-    assert f'<p class="sources">{SEED_SOURCES[code]}</p>' in seed_sections[code]
+    lines = [match["line"] for match in SOURCE_LINE.finditer(seed_sections[code])]
+
+    assert SEED_SOURCES[code] in lines
+
+
+def test_each_table_prints_its_sources_under_it_and_the_section_only_the_others(seed_sections):
+    tables = 0
+    for code, html in seed_sections.items():
+        notes = (
+            html[html.index('<div class="section-notes">') :] if "section-notes" in html else ""
+        )
+        containers = html.split('<div class="table-container')[1:]
+        tables += len(containers)
+        under = []
+        for container in containers:
+            # Right after the table and its footnotes, before the container closes.
+            after = container[container.index("</table>") : container.index("</div>")]
+            (line,) = [m["line"] for m in SOURCE_LINE.finditer(after) if m["under"]]
+            under.append(line)
+        printed = {name for line in under for name in line.split(": ", 1)[1].split("; ")}
+        for match in SOURCE_LINE.finditer(notes):
+            assert not match["under"]
+            assert not printed & set(match["line"].split(": ", 1)[1].split("; ")), code
+    assert tables == 12, "every table of the seed's report"
+    cjs = seed_sections["criminal-justice"]
+    assert [m["line"] for m in SOURCE_LINE.finditer(cjs)] == [SEED_SOURCES["criminal-justice"]] * 2
 
 
 def test_a_measure_page_names_its_source_in_full_with_its_link(client, viewer):
@@ -562,13 +591,18 @@ def test_a_published_version_freezes_the_notes_sources_headings_and_activities(a
     headlines = {entry["priority"]: entry["text"] for entry in version.snapshot["headlines"]}
 
     assert notes["criminal-justice"]["release_note"] == CJS_RELEASE
-    assert notes["criminal-justice"]["sources"] == [
-        {
-            "name": "Criminal Justice System Delivery Data Dashboard",
-            "label": "Criminal Justice System Delivery Data Dashboard - GOV.UK",
-            "url": CJS_DASHBOARD,
-        }
-    ]
+    # Printed under each of its two tables, so not again in the section's notes.
+    assert notes["criminal-justice"]["sources"] == []
+    cjs_tables = [t for t in version.snapshot["tables"] if t["id"].startswith("criminal-justice/")]
+    assert [t["sources"] for t in cjs_tables] == [
+        [
+            {
+                "name": "Criminal Justice System Delivery Data Dashboard",
+                "label": "Criminal Justice System Delivery Data Dashboard - GOV.UK",
+                "url": CJS_DASHBOARD,
+            }
+        ]
+    ] * 2
     assert notes["dangerous-drivers"]["note"] == DFT_NOTE
     assert notes["efficient-effective-policing"]["part_heading"] == (
         "Police and Crime Plan Priorities"
@@ -590,3 +624,146 @@ def test_a_published_version_freezes_the_notes_sources_headings_and_activities(a
     assert "## Adult Rape" in headlines["criminal-justice"]
     for text in (CJS_RELEASE, DFT_NOTE, CJS_DASHBOARD, "Police and Crime Plan Priorities"):
         assert text in version.html
+
+
+# --- The criminal-justice section as the seed reads: a table per group in its headlines ----
+
+CJS_SOURCE_LINE = "Source: Criminal Justice System Delivery Data Dashboard - GOV.UK"
+# What a reader reads, in the seed's order: each group's heading, its first bullet, its
+# table (caption, figures) with the source under it, then the group's other bullets.
+CJS_ORDER = [
+    "Key Headlines",
+    "All Crime",
+    "The latest national data suggests",
+    "Rolling 12 month comparisons for Lancashire – All Crime",
+    "All crime: days from offence to charge",
+    CJS_SOURCE_LINE,
+    "The percentage of positive outcomes for victim-based crime",
+    "Adult Rape",
+    "Lancashire is ahead of the National average in relation to investigative timeliness",
+    "Rolling 12 month comparisons for Lancashire – Adult Rape",
+    "Adult rape: days from offence to charge",
+    CJS_SOURCE_LINE,
+    "The latest data shows an increase in the number of suspects referred",
+    "Lancashire is still just below the National average",
+    "The Lancashire LCJB area recorded a higher",
+]
+
+
+def assert_in_order(text: str, fragments: list[str]) -> None:
+    at = -1
+    for fragment in fragments:
+        found = text.find(fragment, at + 1)
+        assert found > at, f"{fragment!r} not after {text[max(at, 0) : at + 80]!r}"
+        at = found
+
+
+def test_the_cjs_section_reads_heading_bullet_table_source_as_the_seed(seed_sections):
+    html = seed_sections["criminal-justice"]
+    text = text_of(html)
+
+    assert_in_order(text, CJS_ORDER)
+    # Two tables, both inside the Key Headlines, none left where the section's tables go.
+    assert html.count("<table") == 2
+    assert html.index("<h3>Key Headlines</h3>") < html.index("<table")
+    assert "Comparison with national" not in text
+    assert text.count(CJS_SOURCE_LINE) == 2
+
+
+def test_the_cjs_section_reads_the_same_on_the_live_report_page(client, admin_user):
+    client.force_login(admin_user)
+    response = client.get(reverse("reports:report"), {"period": "2022-12"})
+    cjs = sections_of(response.content.decode())["criminal-justice"]
+
+    assert_in_order(text_of(cjs), CJS_ORDER)
+    assert cjs.count('<table class="figures') == 2
+
+
+@pytest.mark.django_db
+def test_the_cjs_section_reads_the_same_in_the_published_pdf(client, admin_user):
+    version = published_seed_report(admin_user)
+    response = client.get(
+        reverse("public:pdf", args=[version.report.plan.code, version.report.slug, 1])
+    )
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages]
+    text = " ".join(" ".join(pages).split())
+    start = text.index("Data was updated in February 2023")
+    cjs = text[start : text.index("Recorded Crime and Outcome Levels", start)]
+
+    assert_in_order(cjs, CJS_ORDER)
+    # The heading, its first bullet and its table on one page (kept together in print).
+    for heading, caption in (
+        ("All Crime", "Rolling 12 month comparisons for Lancashire – All Crime"),
+        ("Adult Rape", "Rolling 12 month comparisons for Lancashire – Adult Rape"),
+    ):
+        (page,) = [" ".join(p.split()) for p in pages if caption in " ".join(p.split())]
+        assert f"{heading} " in page[: page.index(caption)]
+
+
+# (measure, Lancashire, England and Wales, difference, previous release): the figures the
+# seed's CJS tables hold, as its bullets give them ("47 days; -11pts", "equal to the
+# National average", "increased by 3 days to 44 days", "390 days; National average = 363").
+SEED_CJS_TABLES = {
+    "All Crime": [
+        ("cjs-all-investigation-days", 47, 58, -11, 45),
+        ("cjs-all-cps-charge-days", 44, 44, 0, 41),
+        ("cjs-all-crown-court-days", 266, 271, -5, 278),
+        ("cjs-all-positive-outcome-rate", 9, 9, 0, Decimal("8.8")),
+        ("cjs-all-victim-not-supporting", 31, 24, 7, 30),
+    ],
+    "Adult Rape": [
+        ("cjs-rape-investigation-days", 561, 706, -145, 548),
+        ("cjs-rape-positive-outcome-rate", Decimal("5.6"), Decimal("5.6"), 0, Decimal("5.2")),
+        ("cjs-rape-cps-charge-days", 89, 112, -23, 92),
+        ("cjs-rape-crown-court-days", 390, 363, 27, 386),
+        ("cjs-rape-victim-not-supporting", 39, 42, -3, 37),
+        # A count beside the national total, not subtracted from it.
+        ("cjs-rape-suspects-referred", 214, 7820, None, 196),
+        ("cjs-rape-trial-or-plea", 91, 87, 4, 89),
+    ],
+}
+
+
+def test_the_cjs_measures_split_into_the_seed_s_two_tables_with_its_figures(lancs):
+    plan = Plan.objects.get(code="pcp-2021-25")
+    built = report_build(plan=plan, period=SEED_QUARTER)
+    (cjs,) = [section for section, _ in built.sections if section.code == "criminal-justice"]
+
+    assert [(kind, data.group) for kind, data in cjs.tables] == [
+        ("national-comparison", "All Crime"),
+        ("national-comparison", "Adult Rape"),
+    ]
+    for _, data in cjs.tables:
+        assert data.caption == f"Rolling 12 month comparisons for Lancashire – {data.group}"
+        assert [
+            (
+                row["measure"].code,
+                row["current"],
+                row["national"],
+                row["difference"],
+                row["previous"],
+            )
+            for row in data.rows
+        ] == SEED_CJS_TABLES[data.group]
+        assert [source.url for source in data.source_systems] == [CJS_DASHBOARD]
+    # One release note for the section, from both tables' rows.
+    assert cjs.release_note == CJS_RELEASE
+
+
+def test_a_section_without_groups_keeps_one_table_of_its_measures(lancs):
+    Measure.objects.filter(priority__code="criminal-justice").update(table_group="")
+    plan = Plan.objects.get(code="pcp-2021-25")
+    built = report_build(plan=plan, period=SEED_QUARTER)
+    (cjs,) = [section for section, _ in built.sections if section.code == "criminal-justice"]
+
+    ((kind, data),) = cjs.tables
+    assert (kind, data.group, data.title) == (
+        "national-comparison",
+        "",
+        "Comparison with national",
+    )
+    assert len(data.rows) == 12
+    html = report_html(built)
+    section = sections_of(html)["criminal-justice"]
+    # No group to place: the table stays after the Key Headlines, as the layout puts them.
+    assert section.index("Adult Rape") < section.index("<table")
