@@ -8,6 +8,8 @@ are the same, for every table class, on the demo's real rows.
 from __future__ import annotations
 
 import pytest
+from django.template.loader import render_to_string
+from django.test import RequestFactory
 from django.utils.html import conditional_escape
 
 from measures.arithmetic.periods import parse_month
@@ -60,3 +62,25 @@ def test_the_page_rows_are_the_rendered_cells_in_order(db):
             position = 0
             for cell, _ in cells:
                 position = html.index(str(cell), position) + len(str(cell))
+
+
+def test_a_table_prints_its_sources_under_it_live_and_published(db):
+    """The report's tables carry their group and sources from their rows' measures; the
+    live table (tables2's template) and the printed one both end with the source line."""
+    tables = [t for t in _every_table() if getattr(t, "group", "") == "Adult Rape"]
+    (rape,) = tables
+    (source,) = rape.source_systems
+
+    live = rape.as_html(RequestFactory().get("/"))
+    printed = render_to_string("reports/_report_table.html", {"table": rape, "published": True})
+
+    line = (
+        f'<p class="sources table-sources">Source: <a href="{source.url}">'
+        "Criminal Justice System Delivery Data Dashboard - GOV.UK</a></p>"
+    )
+    for html in (live, printed):
+        assert line in html
+        assert html.index("</table>") < html.index(line)
+    assert "status" not in printed.split("<thead>")[1].split("</thead>")[0].lower()
+    # A table no report section built (a table page's) names no source.
+    assert all(t.source_systems == [] for t in _every_table() if isinstance(t, PerformanceTable))
