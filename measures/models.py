@@ -846,6 +846,11 @@ class RecomputeRun(models.Model):
     measure_ids = models.JSONField(default=list, blank=True, help_text="Empty means all.")
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
     rows = models.PositiveIntegerField(default=0)
+    # A forced rebuild of every measure (`recompute --all`), not the default incremental run.
+    full = models.BooleanField(default=False)
+    measures_recomputed = models.PositiveIntegerField(
+        default=0, help_text="0: nothing had changed since the last recompute."
+    )
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
@@ -855,3 +860,22 @@ class RecomputeRun(models.Model):
 
     def __str__(self) -> str:
         return f"recompute {self.outcome} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class DerivedFingerprint(models.Model):
+    """What a measure's derived figures were last computed from, as a fingerprint.
+
+    `engine.fingerprints` reads every input of the figures in one set-based query (values
+    with their status, the measure's definition, the plan's baseline, breaks in series,
+    targets, the engine's statement); a recompute stores the fingerprint it read before
+    computing, and the default recompute redoes only measures whose fingerprint now differs.
+    """
+
+    measure = models.OneToOneField(
+        Measure, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    fingerprint = models.CharField(max_length=64)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.measure_id}: {self.fingerprint[:12]}"

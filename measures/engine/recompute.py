@@ -2,44 +2,88 @@
 
 `recompute_run` is what the tasks and `manage.py recompute` call; `recompute_sweep` is the
 periodic safety net for marks whose task was lost.
+
+A run over every measure is incremental unless forced: it recomputes only the measures
+whose inputs changed since their figures were computed (their fingerprint differs,
+`engine.fingerprints`) and those marked stale. With nothing changed it reads the
+fingerprints and writes nothing else.
 """
 
 from __future__ import annotations
 
-import logging
-
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from measures.engine import derived
+from measures.engine.fingerprints import (
+    fingerprints_read,
+    fingerprints_stale,
+    fingerprints_store,
+)
 from measures.models import PendingRecompute, RecomputeRun
 
-logger = logging.getLogger(__name__)
 
-
-def recompute_run(measure_ids: list[int] | None, *, task_id: str = "") -> RecomputeRun:
-    """Recompute the measures (all when None), clear their marks, and record the outcome.
+def recompute_run(
+    measure_ids: list[int] | None, *, task_id: str = "", full: bool = False
+) -> RecomputeRun:
+    """Recompute the measures named, or (None) every measure whose inputs changed or that is
+    marked stale — every measure when `full`; clear their marks and record the outcome.
 
     The marks are deleted first, in the same transaction as the recompute: a mark still
     uncommitted then survives (its change may not be in these figures, so it must run
     again), and every mark deleted belongs to a change the recompute that follows sees.
+    The fingerprints are read before the figures are computed and stored with them, so a
+    change committed in between leaves a stored fingerprint that no longer matches, and the
+    next run recomputes that measure again: a fingerprint can be older than the figures
+    stored with it, never newer.
     """
-    run = RecomputeRun.objects.create(task_id=task_id, measure_ids=measure_ids or [])
+    ids = None if measure_ids is None else sorted({int(i) for i in measure_ids})
+    run = RecomputeRun.objects.create(task_id=task_id, measure_ids=ids or [], full=full)
     try:
         with transaction.atomic():
-            pending = PendingRecompute.objects.all()
-            if measure_ids is not None:
-                pending = pending.filter(measure_id__in=measure_ids)
-            pending.delete()
-            rows = derived.recompute(measure_ids)
+            if connection.vendor == "postgresql":
+                # The engine's lock, taken before the fingerprints are read: a run waiting
+                # behind another compares with what that one stored, and finds less to do.
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(hashtext('pcp-recompute'))")
+            marked = _marks_take(ids)
+            current = fingerprints_read(ids)
+            if ids is not None:
+                todo = set(ids)
+            elif full:
+                todo = set(current)
+            else:
+                todo = fingerprints_stale(current) | marked
+            todo &= set(current)  # a measure deleted meanwhile has no figures to compute
+            if full and ids is None:
+                rows = derived.recompute(None)  # also drops rows of measures gone
+            else:
+                rows = derived.recompute(sorted(todo)) if todo else 0
+            fingerprints_store({m: current[m] for m in todo})
     except Exception as exc:
         run.outcome, run.error = RecomputeRun.Outcome.FAILED, str(exc)
         run.finished_at = timezone.now()
         run.save(update_fields=["outcome", "error", "finished_at"])
         raise
     run.outcome, run.rows, run.finished_at = RecomputeRun.Outcome.DONE, rows, timezone.now()
-    run.save(update_fields=["outcome", "rows", "finished_at"])
+    run.measures_recomputed = len(todo)
+    run.save(update_fields=["outcome", "rows", "measures_recomputed", "finished_at"])
     return run
+
+
+def _marks_take(measure_ids: list[int] | None) -> set[int]:
+    """Delete the marks of the measures (all when None); return the measures they marked.
+
+    One statement, so every mark it returns is one it deleted, and none committed between a
+    read and a delete is lost.
+    """
+    table = PendingRecompute._meta.db_table
+    where = ""
+    if measure_ids is not None:
+        where = f"WHERE measure_id IN ({','.join(map(str, measure_ids)) or 'NULL'})"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} {where} RETURNING measure_id")
+        return {row[0] for row in cursor.fetchall()}
 
 
 def recompute_sweep(*, task_id: str = "") -> RecomputeRun | None:

@@ -15,7 +15,7 @@ RETRY = {"autoretry_for": (Exception,), "max_retries": 3, "retry_backoff": 10}
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **RETRY)
 def recompute_measures_task(self, measure_ids: list[int] | None = None) -> int:
-    """Recompute the derived figures of the measures (all when None)."""
+    """Recompute the derived figures of the measures (when None, those whose inputs changed)."""
     pause = getattr(settings, "RECOMPUTE_FAULT_PAUSE_SECONDS", 0)
     if pause:
         # Fault injection for the worker-killed test: hold the task open long enough to kill.
@@ -31,6 +31,7 @@ def recompute_pending_task(self) -> int:
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **RETRY)
-def recompute_all_task(self) -> int:
-    """Recompute every derived figure (nightly)."""
-    return recompute.recompute_run(None, task_id=self.request.id or "").rows
+def recompute_all_task(self, full: bool = False) -> int:
+    """Recompute every measure whose inputs changed since its figures were computed
+    (nightly); every measure when `full`."""
+    return recompute.recompute_run(None, task_id=self.request.id or "", full=full).rows

@@ -1,16 +1,28 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from measures.engine.recompute import recompute_run
 from measures.models import Measure
 
 
 class Command(BaseCommand):
-    help = "Recompute every derived figure now (or only the measures named)."
+    help = (
+        "Recompute derived figures now: of every measure whose inputs changed since its "
+        "figures were computed (the default, as nightly), of the measures named, or of every "
+        "measure (--all)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("measures", nargs="*", help="measure codes (default: all)")
+        parser.add_argument("measures", nargs="*", help="measure codes (default: those changed)")
+        parser.add_argument(
+            "--all",
+            action="store_true",
+            dest="full",
+            help="rebuild every measure's figures, changed or not",
+        )
 
-    def handle(self, *args, measures, **options):
+    def handle(self, *args, measures, full, **options):
+        if measures and full:
+            raise CommandError("name measures or give --all, not both")
         ids = None
         if measures:
             found = dict(Measure.objects.filter(code__in=measures).values_list("code", "pk"))
@@ -19,5 +31,9 @@ class Command(BaseCommand):
                 self.stderr.write(f"unknown measure(s): {', '.join(missing)}")
                 raise SystemExit(1)
             ids = sorted(found.values())
-        run = recompute_run(ids)
-        self.stdout.write(self.style.SUCCESS(f"recomputed {run.rows} derived figures"))
+        run = recompute_run(ids, full=full)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"recomputed {run.rows} derived figures of {run.measures_recomputed} measure(s)"
+            )
+        )

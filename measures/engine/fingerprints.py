@@ -1,0 +1,164 @@
+"""Fingerprints of what each measure's derived figures are computed from.
+
+One set-based query reads, per measure, everything its figures depend on: a count and a sum
+of hashes of its value rows (area, period, value, numerator, denominator, status), of its
+breaks in series and of its targets, the fields of its definition (aggregation, unit,
+polarity, frequency and the rest of `services.FIGURE_DEFINING_FIELDS`), and its plan's
+baseline. The engine's own statement is hashed in too, so a new version of the arithmetic
+recomputes everything once. A change of any of these changes the fingerprint (a value
+edited, approved, reopened, deleted or added; a break or target changed), whichever path
+made it — a service, an import, the admin, a hand-written UPDATE — so comparing fingerprints
+cannot miss a stale measure, where the recompute marks only catch the writes that set them.
+
+Cost: one pass over the values table, grouped by measure (≈0.2 s for 400,000 values).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+
+from django.db import connection
+from django.utils import timezone
+
+from measures.engine import derived
+from measures.models import (
+    DerivedFigure,
+    DerivedFingerprint,
+    Measure,
+    Plan,
+    Priority,
+    SeriesBreak,
+    Target,
+    Value,
+)
+
+# The measure's fields its figures depend on (as in measures.services.FIGURE_DEFINING_FIELDS,
+# which engine/ may not import), and the plan's baseline.
+MEASURE_COLUMNS = (
+    "m.aggregation",
+    "m.unit",
+    "m.polarity",
+    "m.frequency",
+    "m.rate_per",
+    "m.decimals",
+    "m.data_lag_months",
+    "m.owner_id",
+    "m.priority_id",
+    "pl.baseline_start",
+    "pl.baseline_end",
+)
+VALUE_COLUMNS = ("area_id", "start", '"end"', "value", "numerator", "denominator", "status")
+BREAK_COLUMNS = ("start",)
+TARGET_COLUMNS = (
+    "area_id",
+    "kind",
+    "baseline_start",
+    "baseline_end",
+    "target_value",
+    "tolerance",
+)
+
+
+class _HashSum:
+    """SQLite's aggregate of row hashes (PostgreSQL has hash_record_extended and SUM)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def step(self, *columns) -> None:
+        digest = hashlib.blake2b(repr(columns).encode(), digest_size=8).digest()
+        self.total += int.from_bytes(digest, "big", signed=True)
+
+    def finalize(self) -> str:
+        return str(self.total)
+
+
+def _hash_sum(columns: Iterable[str]) -> str:
+    listed = ", ".join(columns)
+    if connection.vendor == "postgresql":
+        # Hashes each column by its type (numerics by value: 1.5 and 1.50 alike, as they
+        # compute alike), with no text conversion: the pass stays well under a second.
+        return f"SUM(hash_record_extended(ROW({listed}), 0))"
+    return f"pcp_hash_sum({listed})"
+
+
+def _engine_version() -> str:
+    """A hash of the engine's statement: figures computed by another version are stale."""
+    text = derived.COLUMNS + "".join(
+        derived.derived_select_sql(scope=scope) for scope in DerivedFigure.Scope.values
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fingerprints_sql(measure_ids: list[int] | None) -> str:
+    only_values = only_measures = ""
+    if measure_ids is not None:
+        listed = ",".join(str(int(i)) for i in measure_ids) or "NULL"
+        only_values = f"WHERE measure_id IN ({listed})"
+        only_measures = f"WHERE m.id IN ({listed})"
+
+    def per_measure(table: str, columns: tuple[str, ...]) -> str:
+        return (
+            f"SELECT measure_id, COUNT(*) AS n, {_hash_sum(columns)} AS h FROM {table} "
+            f"{only_values} GROUP BY measure_id"
+        )
+
+    return f"""
+SELECT m.id, {", ".join(MEASURE_COLUMNS)}, v.n, v.h, b.n, b.h, t.n, t.h
+FROM {Measure._meta.db_table} m
+JOIN {Priority._meta.db_table} pr ON pr.id = m.priority_id
+JOIN {Plan._meta.db_table} pl ON pl.id = pr.plan_id
+LEFT JOIN ({per_measure(Value._meta.db_table, VALUE_COLUMNS)}) v ON v.measure_id = m.id
+LEFT JOIN ({per_measure(SeriesBreak._meta.db_table, BREAK_COLUMNS)}) b ON b.measure_id = m.id
+LEFT JOIN ({per_measure(Target._meta.db_table, TARGET_COLUMNS)}) t ON t.measure_id = m.id
+{only_measures}
+"""
+
+
+def fingerprints_read(measure_ids: Iterable[int] | None = None) -> dict[int, str]:
+    """Return each measure's fingerprint now (every measure when None), by measure id."""
+    ids = None if measure_ids is None else sorted({int(i) for i in measure_ids})
+    version = _engine_version()
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            connection.connection.create_aggregate(  # type: ignore[union-attr]
+                "pcp_hash_sum", -1, _HashSum
+            )
+        cursor.execute(fingerprints_sql(ids))
+        rows = cursor.fetchall()
+    return {
+        row[0]: hashlib.sha256(repr((version, *map(str, row[1:]))).encode()).hexdigest()
+        for row in rows
+    }
+
+
+def fingerprints_stale(current: Mapping[int, str]) -> set[int]:
+    """Return the measures whose fingerprint differs from the one stored with their figures."""
+    stored = dict(
+        DerivedFingerprint.objects.filter(measure_id__in=list(current)).values_list(
+            "measure_id", "fingerprint"
+        )
+    )
+    return {
+        measure_id for measure_id, print_ in current.items() if stored.get(measure_id) != print_
+    }
+
+
+def fingerprints_store(current: Mapping[int, str]) -> None:
+    """Store the fingerprints read before a recompute of these measures, once it is done."""
+    if not current:
+        return
+    now = timezone.now()
+    DerivedFingerprint.objects.bulk_create(
+        [
+            DerivedFingerprint(measure_id=m, fingerprint=f, computed_at=now)
+            for m, f in current.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["measure"],
+        update_fields=["fingerprint", "computed_at"],
+    )
+
+
+__all__ = ["fingerprints_read", "fingerprints_stale", "fingerprints_store"]
