@@ -6,6 +6,9 @@
 
 Any other line is a paragraph. Bullets make one list until a heading or a paragraph comes
 between them; blank lines do not end it.
+
+A heading that names a table group ("## Adult Rape", `Measure.table_group`) takes that
+group's tables into the headlines, after its first paragraph or bullet (`place_tables`).
 """
 
 from __future__ import annotations
