@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -30,7 +31,15 @@ from measures.arithmetic.figures import change_pct
 from measures.arithmetic.formatting import format_change_pct, format_change_pp, format_value
 from measures.arithmetic.spc import MIN_POINTS, SIGNAL_TEXT, Limits, Segment, Signal
 
-__all__ = ["Chart", "monthly_by_financial_year", "monthly_with_total", "xmr", "year_to_date_bars"]
+__all__ = [
+    "Chart",
+    "grouped_bars",
+    "monthly_by_financial_year",
+    "monthly_lines",
+    "monthly_with_total",
+    "xmr",
+    "year_to_date_bars",
+]
 
 WIDTH = 720
 PLOT_HEIGHT = 240
@@ -84,6 +93,11 @@ class Chart:
     title: str
     description: str
     table: list[list[str]]
+    # Where its figures come from, as the report cites them under the chart: the names
+    # measures give their sources, and then (once the report has read them) the sources
+    # themselves, with their full names and links (`measures.Source`).
+    source_names: tuple[str, ...] = ()
+    sources: tuple[Any, ...] = ()
 
     @property
     def header(self) -> list[str]:
@@ -986,78 +1000,136 @@ def monthly_with_total(
     `series` maps each series' name to one value per month (None: no data, a gap); the
     total of a month is drawn only when every series has it.
     """
+    return _monthly_series(
+        title=title,
+        unit=unit,
+        months=months,
+        series=series,
+        total_label=total_label,
+        decimals=decimals,
+        id_prefix=id_prefix,
+    )
+
+
+def monthly_lines(
+    *,
+    title: str,
+    unit: str,
+    months: Sequence[periods.Month],
+    series: Mapping[str, Sequence[Decimal | None]],
+    decimals: int = 0,
+    id_prefix: str = "chart",
+) -> Chart:
+    """Return a line per series over `months` on one axis (several outcome rates, say).
+
+    `series` maps each series' name to one value per month (None: no data, a gap). Up to
+    three years of months are labelled by quarter ("Jan 2021", "Apr 2021" …), longer spans
+    by year.
+    """
+    return _monthly_series(
+        title=title,
+        unit=unit,
+        months=months,
+        series=series,
+        total_label=None,
+        decimals=decimals,
+        id_prefix=id_prefix,
+    )
+
+
+# Up to this many months a chart of monthly lines labels each quarter's first month.
+QUARTER_LABELS_UP_TO = 36
+
+
+def _monthly_series(
+    *,
+    title: str,
+    unit: str,
+    months: Sequence[periods.Month],
+    series: Mapping[str, Sequence[Decimal | None]],
+    total_label: str | None,
+    decimals: int,
+    id_prefix: str,
+) -> Chart:
+    """Return the lines of `monthly_with_total` (a total given) or `monthly_lines` (none)."""
     names = list(series)
     columns = [list(series[name]) for name in names]
     for name, values in zip(names, columns, strict=True):
         if len(values) != len(months):
             raise ValueError(f"{name} has {len(values)} values for {len(months)} months.")
+    with_total = total_label is not None
     totals = [_total(month_values) for month_values in zip(*columns, strict=True)]
     if not names:
         totals = [None] * len(months)
 
-    styles = [
-        {
-            "stroke": PREVIOUS[i % len(PREVIOUS)],
-            "stroke-width": 1.75,
-            "stroke-dasharray": PREVIOUS_DASHES[i % len(PREVIOUS_DASHES)],
-        }
-        for i in range(len(names))
-    ]
+    if with_total:
+        styles = [_year_style(i + 1) for i in range(len(names))]
+    else:
+        # No total to stand out: the first series is the boldest, the others dashed.
+        styles = [_year_style(i) for i in range(len(names))]
     total_style: dict[str, object] = {"stroke": LATEST, "stroke-width": 3}
     total_name = f"{total_label} (right axis)"
     legend_items: list[tuple[Sample, str]] = [
         (_line_sample(**style), name) for style, name in zip(styles, names, strict=True)
     ]
-    legend_items.append((_line_sample(**total_style), total_name))
+    if with_total:
+        legend_items.append((_line_sample(**total_style), total_name))
     legend, legend_height = _legend(legend_items, top=PADDING)
     top = PADDING + legend_height + 10
     bottom = top + PLOT_HEIGHT
     plotted = [v for column in columns for v in _present(column)]
-    scale = _Scale.for_values(plotted, unit=unit, top=top, bottom=bottom, zero=True)
+    zero = True if with_total else _starts_at_zero(unit, plotted)
+    scale = _Scale.for_values(plotted, unit=unit, top=top, bottom=bottom, zero=zero)
     right_scale = _Scale.for_values(_present(totals), unit=unit, top=top, bottom=bottom, zero=True)
     left = _y_axis_width(scale, unit)
-    right = WIDTH - _y_axis_width(right_scale, unit)
+    right = WIDTH - (_y_axis_width(right_scale, unit) if with_total else PADDING)
     slot = (right - left) / max(len(months), 1)
 
     def x(index: int) -> float:
         return left + (index + 0.5) * slot
 
     body = _y_axis(scale, left=left, right=right, unit=unit)
-    body.append('<g class="y-axis-right">')
-    for tick, label in zip(right_scale.ticks, right_scale.labels(unit), strict=True):
-        body.append(_text(right + 8, right_scale.y(tick) + 4, label, **{"class": "tick-right"}))
-    body.append(_line(right, top, right, bottom, stroke=AXIS, **{"stroke-width": 1}))
-    body.append("</g>")
-    # A year's label under its January (or under the first month, if it is not January).
-    body += _x_labels(
-        ((x(i), str(month.year)) for i, month in enumerate(months) if month.month == 1 or i == 0),
-        y=bottom + 18,
-    )
+    if with_total:
+        body.append('<g class="y-axis-right">')
+        for tick, label in zip(right_scale.ticks, right_scale.labels(unit), strict=True):
+            y = right_scale.y(tick) + 4
+            body.append(_text(right + 8, y, label, **{"class": "tick-right"}))
+        body.append(_line(right, top, right, bottom, stroke=AXIS, **{"stroke-width": 1}))
+        body.append("</g>")
+    body += _x_labels(_month_positions(months, x, by_quarter=not with_total), y=bottom + 18)
     for name, style, column in zip(names, styles, columns, strict=True):
         points = [None if v is None else (x(i), scale.y(v)) for i, v in enumerate(column)]
         body.append(f'<g class="series"{_attrs({"data-series": name})}>')
         body.append(f"<title>{escape(name)}</title>")
         body += _line_with_gaps(points, dot=4, **{**style, "stroke-linejoin": "round"})
         body.append("</g>")
-    points = [None if v is None else (x(i), right_scale.y(v)) for i, v in enumerate(totals)]
-    body.append(f'<g class="series total"{_attrs({"data-series": total_label})}>')
-    body.append(f"<title>{escape(total_name)}</title>")
-    body += _line_with_gaps(points, dot=4, **{**total_style, "stroke-linejoin": "round"})
-    body.append("</g>")
+    if with_total:
+        points = [None if v is None else (x(i), right_scale.y(v)) for i, v in enumerate(totals)]
+        body.append(f'<g class="series total"{_attrs({"data-series": total_label})}>')
+        body.append(f"<title>{escape(total_name)}</title>")
+        body += _line_with_gaps(points, dot=4, **{**total_style, "stroke-linejoin": "round"})
+        body.append("</g>")
     body += legend
 
     labels = [month.short_label for month in months]
-    description = _with_total_description(
-        title, labels, names, columns, totals, total_label, unit, decimals
-    )
-    table = [["Month", *names, total_label]] + [
-        [
-            label,
-            *(format_value(column[i], unit, decimals) for column in columns),
-            format_value(totals[i], unit, decimals),
+    if total_label is not None:
+        description = _with_total_description(
+            title, labels, names, columns, totals, total_label, unit, decimals
+        )
+        table = [["Month", *names, total_label]] + [
+            [
+                label,
+                *(format_value(column[i], unit, decimals) for column in columns),
+                format_value(totals[i], unit, decimals),
+            ]
+            for i, label in enumerate(labels)
         ]
-        for i, label in enumerate(labels)
-    ]
+    else:
+        description = _lines_description(title, labels, names, columns, unit, decimals)
+        table = [["Month", *names]] + [
+            [label, *(format_value(column[i], unit, decimals) for column in columns)]
+            for i, label in enumerate(labels)
+        ]
     svg = _svg(
         id_prefix=id_prefix,
         title=title,
@@ -1067,6 +1139,55 @@ def monthly_with_total(
     )
     # Safe: _svg() and its parts escape every text and attribute value.
     return Chart(svg=mark_safe(svg), title=title, description=description, table=table)
+
+
+def _month_positions(
+    months: Sequence[periods.Month], x: Callable[[int], float], *, by_quarter: bool
+) -> list[tuple[float, str]]:
+    """Return where the months are labelled: a year under its January (or the first month),
+    or, for up to three years of lines, "Jan 2021" under each quarter's first month."""
+    if by_quarter and len(months) <= QUARTER_LABELS_UP_TO:
+        return [
+            (x(i), month.short_label)
+            for i, month in enumerate(months)
+            if month.month % 3 == 1 or i == 0
+        ]
+    return [
+        (x(i), str(month.year)) for i, month in enumerate(months) if month.month == 1 or i == 0
+    ]
+
+
+def _lines_description(
+    title: str,
+    labels: list[str],
+    names: list[str],
+    columns: list[list[Decimal | None]],
+    unit: str,
+    decimals: int,
+) -> str:
+    """Return e.g. "T, Jan 2021 to Dec 2022. Dec 2022: A 13.64%, B 22.1%. Highest: A 13.64%
+    (Dec 2022), B 24.0% (Jun 2021)."."""
+    known = [i for i in range(len(labels)) if any(c[i] is not None for c in columns)]
+    if not known:
+        return f"{title}. No data yet."
+    sentences = [f"{title}, {labels[0]} to {labels[-1]}."]
+    last = known[-1]
+    latest = [
+        f"{name} {format_value(column[last], unit, decimals)}"
+        for name, column in zip(names, columns, strict=True)
+    ]
+    sentences.append(f"{labels[last]}: {', '.join(latest)}.")
+    highest = []
+    for name, column in zip(names, columns, strict=True):
+        present = [i for i, v in enumerate(column) if v is not None]
+        if len(present) > 1:
+            # The latest month of the highest value, so "highest since" reads true.
+            high = max(present, key=lambda i: (column[i], i))
+            value = format_value(column[high], unit, decimals)
+            highest.append(f"{name} {value} ({labels[high]})")
+    if highest:
+        sentences.append(f"Highest: {', '.join(highest)}.")
+    return " ".join(sentences)
 
 
 def _with_total_description(
@@ -1097,3 +1218,130 @@ def _with_total_description(
         high_total = format_value(totals[high], unit, decimals)
         sentences.append(f"Highest {total_label.lower()}: {labels[high]} ({high_total}).")
     return " ".join(sentences)
+
+
+# ---------------------------------------------------------------------------------------
+# 5. Grouped bars: a bar per series in each group (a period), side by side.
+
+BAR_HEIGHT = 16
+GROUP_GAP = 12
+NO_DATA = "no data"
+
+
+def _bar_style(index: int) -> dict[str, object]:
+    """Return a series' bar style: solid and outlined in turn, so that neighbouring series
+    differ in form as well as colour."""
+    colour = [LATEST, *PREVIOUS][index % (len(PREVIOUS) + 1)]
+    if index % 2 == 0:
+        return {"fill": colour}
+    return {"fill": "#ffffff", "stroke": colour, "stroke-width": 2}
+
+
+def _bar_sample(style: Mapping[str, object]) -> Sample:
+    return lambda x, y: _rect(x + 4, y - 6, LEGEND_SAMPLE - 8, 12, **style)
+
+
+def grouped_bars(
+    *,
+    title: str,
+    unit: str,
+    groups: Sequence[str],
+    series: Mapping[str, Sequence[Decimal | None]],
+    decimals: int = 0,
+    id_prefix: str = "chart",
+) -> Chart:
+    """Return horizontal bars: for each group (a period: "Oct–Dec 2019", "Oct 2022") a bar
+    per series, in the legend's order, each labelled with its value.
+
+    `series` maps each series' name to one value per group (None: no figure, labelled as
+    such). Bars run from zero, so their lengths compare.
+    """
+    names = list(series)
+    columns = [list(series[name]) for name in names]
+    for name, values in zip(names, columns, strict=True):
+        if len(values) != len(groups):
+            raise ValueError(f"{name} has {len(values)} values for {len(groups)} groups.")
+    styles = [_bar_style(i) for i in range(len(names))]
+    legend, legend_height = _legend(
+        [(_bar_sample(style), name) for style, name in zip(styles, names, strict=True)],
+        top=PADDING,
+    )
+    top = PADDING + legend_height + 10
+    band = max(len(names), 1) * BAR_HEIGHT + GROUP_GAP
+    bottom = top + len(groups) * band
+    plotted = [v for column in columns for v in _present(column)]
+    texts = [[format_value(v, unit, decimals) for v in column] for column in columns]
+    left = PADDING + 8 + max((_text_width(group) for group in groups), default=0)
+    right = WIDTH - PADDING - 6 - max((_text_width(t) for c in texts for t in c), default=0)
+    # The value axis runs across: a _Scale maps values from its "bottom" (here the left
+    # end of the bars) to its "top" (the right end).
+    scale = _Scale.for_values(plotted, unit=unit, top=right, bottom=left, zero=True)
+    zero_x = scale.y(Decimal(0))
+
+    body = ['<g class="x-axis">']
+    for tick, label in zip(scale.ticks, scale.labels(unit), strict=True):
+        x = scale.y(tick)
+        body.append(_line(x, top, x, bottom, stroke=GRID, **{"stroke-width": 1, "class": "grid"}))
+        body.append(_text(x, bottom + 18, label, anchor="middle", **{"class": "tick"}))
+    body.append(_line(zero_x, top, zero_x, bottom, stroke=AXIS, **{"stroke-width": 1.5}))
+    body.append("</g>")
+    body.append('<g class="groups">')
+    for g, group in enumerate(groups):
+        band_top = top + g * band + GROUP_GAP / 2
+        middle = band_top + len(names) * BAR_HEIGHT / 2
+        body.append(_text(left - 8, middle + 4, group, anchor="end", **{"class": "group"}))
+    body.append("</g>")
+    for s, (name, style, column) in enumerate(zip(names, styles, columns, strict=True)):
+        body.append(f'<g class="series"{_attrs({"data-series": name})}>')
+        for g, value in enumerate(column):
+            y = top + g * band + GROUP_GAP / 2 + s * BAR_HEIGHT
+            text = texts[s][g]
+            if value is None:
+                # No bar: say so where the bar would start.
+                body.append(
+                    _text(zero_x + 6, y + BAR_HEIGHT - 4, NO_DATA, **{"class": "value-label"})
+                )
+                continue
+            end = scale.y(value)
+            bar = _rect(
+                min(zero_x, end),
+                y + 1,
+                abs(end - zero_x),
+                BAR_HEIGHT - 2,
+                **style,
+                **{"class": "bar"},
+            )
+            body.append(f"<g><title>{escape(f'{groups[g]}, {name}: {text}')}</title>{bar}</g>")
+            label_x, anchor = (end + 6, "start") if value >= 0 else (end - 6, "end")
+            body.append(
+                _text(label_x, y + BAR_HEIGHT - 4, text, anchor=anchor, **{"class": "value-label"})
+            )
+        body.append("</g>")
+    body += legend
+
+    description = _grouped_description(title, groups, names, texts)
+    table = [["Period", *names]] + [
+        [group, *(texts[s][g] for s in range(len(names)))] for g, group in enumerate(groups)
+    ]
+    svg = _svg(
+        id_prefix=id_prefix,
+        title=title,
+        description=description,
+        height=bottom + X_LABEL_SPACE,
+        body=body,
+    )
+    # Safe: _svg() and its parts escape every text and attribute value.
+    return Chart(svg=mark_safe(svg), title=title, description=description, table=table)
+
+
+def _grouped_description(
+    title: str, groups: Sequence[str], names: list[str], texts: list[list[str]]
+) -> str:
+    """Return e.g. "T. Oct–Dec 2021: A 20.0%, B –. Oct–Dec 2022: A 6.0%, B 3.0%."."""
+    if not groups or not names:
+        return f"{title}. No data yet."
+    parts = [
+        f"{group}: " + ", ".join(f"{name} {texts[s][g]}" for s, name in enumerate(names))
+        for g, group in enumerate(groups)
+    ]
+    return f"{title}. " + ". ".join(parts) + "."

@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from measures.arithmetic.periods import Period, parse_month
 from measures.arithmetic.spc import (
     SIGNAL_TEXT,
     Limits,
@@ -22,7 +23,15 @@ from measures.arithmetic.spc import (
     unit_bounds,
     xmr_limits,
 )
-from reports.charts.drawing import _nice_ticks, monthly_by_financial_year, xmr, year_to_date_bars
+from reports.charts.drawing import (
+    _nice_ticks,
+    grouped_bars,
+    monthly_by_financial_year,
+    monthly_lines,
+    monthly_with_total,
+    xmr,
+    year_to_date_bars,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 PLAIN_SVG_ELEMENTS = {"svg", "g", "title", "desc", "rect", "line", "polyline", "text"}
@@ -106,7 +115,64 @@ def ytd_chart(**overrides):
     return year_to_date_bars(**arguments)
 
 
-ALL_CHARTS = [asb_chart, robbery_xmr, ytd_chart]
+def month_span(first: str, last: str) -> list:
+    return list(Period.range(parse_month(first), parse_month(last)).months)
+
+
+OUTCOME_MONTHS = month_span("2021-01", "2022-12")
+OUTCOMES = {
+    "All crime": [D("11.5") + D(i) / 20 for i in range(23)] + [D("13.64")],
+    "Personal robbery": [D(15 + i % 4) for i in range(23)] + [D("22.64")],
+    "Hate crime": [D(14 + i % 3) for i in range(22)] + [None, D("21.30")],
+}
+
+
+def outcomes_chart(**overrides):
+    arguments = {
+        "title": "Outcomes – Priority Crimes",
+        "unit": "percent",
+        "months": OUTCOME_MONTHS,
+        "series": OUTCOMES,
+        "decimals": 2,
+        "id_prefix": "outcomes",
+        **overrides,
+    }
+    return monthly_lines(**arguments)
+
+
+CALL_FLOW_GROUPS = ["Oct–Dec 2019", "Jul–Sep 2022", "Oct–Dec 2022", "Oct 2022"]
+CALL_FLOW = {
+    "Switchboard": [None, D("2.0"), D("3.0"), D("3.2")],
+    "Combined": [D(35), D("5.0"), D("6.0"), D("6.8")],
+}
+
+
+def call_flow_chart(**overrides):
+    arguments = {
+        "title": "101 Call Flow Performance – October to December 2022",
+        "unit": "percent",
+        "groups": CALL_FLOW_GROUPS,
+        "series": CALL_FLOW,
+        "decimals": 1,
+        "id_prefix": "call-flow",
+        **overrides,
+    }
+    return grouped_bars(**arguments)
+
+
+def calls_chart(**overrides):
+    arguments = {
+        "title": "Calls",
+        "unit": "count",
+        "months": month_span("2022-01", "2022-03"),
+        "series": {"999": months(10, 12, 9), "101": months(30, 28, 31)},
+        "id_prefix": "calls",
+        **overrides,
+    }
+    return monthly_with_total(**arguments)
+
+
+ALL_CHARTS = [asb_chart, robbery_xmr, ytd_chart, calls_chart, outcomes_chart, call_flow_chart]
 
 
 # --- Every chart -----------------------------------------------------------------------
@@ -197,6 +263,8 @@ def test_text_containing_markup_is_escaped_everywhere():
         asb_chart(title=attack, series={f"2022/23{attack}": months(1, 2, 3)}),
         robbery_xmr(title=attack, points=[(attack, D(v)) for v in range(20)]),
         ytd_chart(title=attack, bars=[(attack, D(1)), ("2022", D(2))]),
+        outcomes_chart(title=attack, series={attack: [D(1)] * 24}),
+        call_flow_chart(title=attack, groups=[attack, "b", "c", "d"], series={attack: [D(1)] * 4}),
     ]
     for chart in charts:
         assert "<script" not in chart.svg
@@ -334,6 +402,133 @@ def test_monthly_table_has_a_row_per_month_and_a_column_per_year():
 def test_a_financial_year_of_more_than_12_months_is_refused():
     with pytest.raises(ValueError, match="12"):
         asb_chart(series={"2022/23": months(*range(13))})
+
+
+# --- Monthly lines -------------------------------------------------------------------
+
+
+def test_lines_draw_a_line_per_series_the_first_boldest_each_its_own_pattern():
+    root = parse(outcomes_chart())
+    groups = find_all(root, "g", "series")
+    assert [g.get("data-series") for g in groups] == list(OUTCOMES)
+    lines = [next(g.iter(f"{SVG}polyline")) for g in groups]
+    widths = [float(line.get("stroke-width", "0")) for line in lines]
+    assert widths[0] > max(widths[1:])
+    patterns = {(line.get("stroke"), line.get("stroke-dasharray")) for line in lines}
+    assert len(patterns) == len(lines)
+    # No total, so no right-hand axis.
+    assert not find_all(root, "text", "tick-right")
+
+
+def test_lines_break_at_a_missing_month():
+    root = parse(outcomes_chart())
+    hate = find_all(root, "g", "series")[2]
+    (line,) = hate.iter(f"{SVG}polyline")
+    assert len(line.get("points", "").split()) == 22
+    assert len(list(hate.iter(f"{SVG}rect"))) == 1  # December alone, after the gap
+
+
+def test_two_years_of_lines_label_each_quarter_longer_spans_each_year():
+    axis = next(g for g in find_all(parse(outcomes_chart()), "g", "x-axis"))
+    assert [t.text for t in axis.iter(f"{SVG}text")] == [
+        "Jan 2021", "Apr 2021", "Jul 2021", "Oct 2021",
+        "Jan 2022", "Apr 2022", "Jul 2022", "Oct 2022",
+    ]  # fmt: skip
+    five_years = month_span("2018-02", "2022-12")
+    chart = outcomes_chart(months=five_years, series={"All crime": [D(12)] * len(five_years)})
+    axis = next(g for g in find_all(parse(chart), "g", "x-axis"))
+    assert [t.text for t in axis.iter(f"{SVG}text")] == ["2018", "2019", "2020", "2021", "2022"]
+
+
+def test_lines_of_rates_scale_to_the_data_and_use_the_report_formatting():
+    # From 11.5% to 22.64%: zero would leave half the plot empty, so the axis starts nearer.
+    labels = [t.text for t in find_all(parse(outcomes_chart()), "text", "tick")]
+    assert (labels[0], labels[-1]) == ("10%", "25%")
+    chart = outcomes_chart(series={"Rate": [D(4) + i for i in range(24)]})
+    labels = [t.text for t in find_all(parse(chart), "text", "tick")]
+    assert (labels[0], labels[-1]) == ("0%", "30%")
+
+
+def test_lines_table_and_description_give_the_latest_month_and_each_series_highest():
+    chart = outcomes_chart()
+    assert chart.header == ["Month", "All crime", "Personal robbery", "Hate crime"]
+    assert chart.rows[0] == ["Jan 2021", "11.50%", "15.00%", "14.00%"]
+    assert chart.rows[-2] == ["Nov 2022", "12.60%", "17.00%", "–"]
+    assert chart.rows[-1] == ["Dec 2022", "13.64%", "22.64%", "21.30%"]
+    assert chart.description == (
+        "Outcomes – Priority Crimes, Jan 2021 to Dec 2022. Dec 2022: All crime 13.64%, "
+        "Personal robbery 22.64%, Hate crime 21.30%. Highest: All crime 13.64% (Dec 2022), "
+        "Personal robbery 22.64% (Dec 2022), Hate crime 21.30% (Dec 2022)."
+    )
+
+
+def test_lines_of_the_wrong_length_are_refused():
+    with pytest.raises(ValueError, match="Hate crime has 3 values for 24 months"):
+        outcomes_chart(series={**OUTCOMES, "Hate crime": [D(1)] * 3})
+
+
+# --- Grouped bars ---------------------------------------------------------------------
+
+
+def bars_of(root: ET.Element) -> dict[str, list[ET.Element]]:
+    return {
+        g.get("data-series", ""): list(g.iter(f"{SVG}rect")) for g in find_all(root, "g", "series")
+    }
+
+
+def test_bars_group_a_bar_per_series_in_each_period_labelled_with_its_value():
+    root = parse(call_flow_chart())
+    bars = bars_of(root)
+    assert list(bars) == ["Switchboard", "Combined"]
+    assert [len(rects) for rects in bars.values()] == [3, 4]  # no bar without a figure
+    groups = [t.text for t in find_all(root, "text", "group")]
+    assert groups == CALL_FLOW_GROUPS
+    values = [t.text for t in find_all(root, "text", "value-label")]
+    assert values == ["no data", "2.0%", "3.0%", "3.2%", "35.0%", "5.0%", "6.0%", "6.8%"]
+    # Each bar's tooltip names its period, series and value.
+    titles = [t.text for t in root.iter(f"{SVG}title")][1:]
+    assert titles[0] == "Jul–Sep 2022, Switchboard: 2.0%"
+
+
+def test_bars_run_from_zero_their_lengths_proportional_and_series_differ_in_form():
+    bars = bars_of(parse(call_flow_chart()))
+    combined = bars["Combined"]
+    starts = {float(r.get("x", "0")) for rects in bars.values() for r in rects}
+    assert len(starts) == 1, "every bar starts at zero"
+    widths = [float(r.get("width", "0")) for r in combined]
+    assert widths[0] / widths[2] == pytest.approx(35 / 6, rel=0.01)
+    switchboard = bars["Switchboard"][0]
+    assert switchboard.get("fill") != "#ffffff" and combined[0].get("fill") == "#ffffff"
+    assert combined[0].get("stroke"), "an outlined bar"
+
+
+def test_bars_of_a_negative_value_run_left_of_zero():
+    chart = call_flow_chart(groups=["a", "b"], series={"Change": [D(-4), D(8)]})
+    (negative, positive) = bars_of(parse(chart))["Change"]
+    assert float(negative.get("x", "0")) + float(negative.get("width", "0")) == pytest.approx(
+        float(positive.get("x", "0"))
+    )
+
+
+def test_bars_table_and_description_give_every_period_and_series():
+    chart = call_flow_chart()
+    assert chart.table == [
+        ["Period", "Switchboard", "Combined"],
+        ["Oct–Dec 2019", "–", "35.0%"],
+        ["Jul–Sep 2022", "2.0%", "5.0%"],
+        ["Oct–Dec 2022", "3.0%", "6.0%"],
+        ["Oct 2022", "3.2%", "6.8%"],
+    ]
+    assert chart.description == (
+        "101 Call Flow Performance – October to December 2022. Oct–Dec 2019: Switchboard –, "
+        "Combined 35.0%. Jul–Sep 2022: Switchboard 2.0%, Combined 5.0%. Oct–Dec 2022: "
+        "Switchboard 3.0%, Combined 6.0%. Oct 2022: Switchboard 3.2%, Combined 6.8%."
+    )
+
+
+def test_bars_of_the_wrong_length_are_refused():
+    with pytest.raises(ValueError, match="Combined has 2 values for 4 groups"):
+        call_flow_chart(series={**CALL_FLOW, "Combined": [D(1), D(2)]})
 
 
 # --- XmR -------------------------------------------------------------------------------
