@@ -198,6 +198,7 @@ class Ratio:
     floor: dict[str, float] = field(default_factory=dict)  # window -> lowest monthly %
     ceiling: dict[str, float] = field(default_factory=dict)  # window -> highest monthly %
     not_below: str = ""  # its numerator is never less than this ratio's in the same month
+    not_above: str = ""  # its numerator is never more than this ratio's in the same month
 
 
 # In generation order: a series named in not_above / not_below / denominator comes first.
@@ -472,6 +473,37 @@ COUNTS: dict[str, Counts] = {
         cv=0.04,
         not_below="ksi-collisions",
     ),
+    # --- Added for the seed's charts (issue 13); drawn last, see ADDED_LATER. ---
+    # Hate crimes recorded, the denominator of their outcome rate; December 2022 230.
+    "hate-crimes": Counts(
+        demo={
+            calendar_year(2018): 2600,
+            calendar_year(2019): 2900,
+            calendar_year(2020): 3150,
+            calendar_year(2021): 3300,
+            calendar_year(2022): 3100,
+            "2022-12": 230,
+        },
+        season=CRIME,
+        cv=0.05,
+    ),
+    # 101 calls presented in switchboard hours, about four in five of all 101 calls; the
+    # quarters' totals make 2.0 % and 3.0 % exact.
+    "calls-101-switchboard": Counts(
+        demo={
+            calendar_year(2018): 352000,
+            calendar_year(2019): 328000,
+            calendar_year(2020): 288000,
+            calendar_year(2021): 240000,
+            calendar_year(2022): 200000,
+            quarter(2022, 3): 49500,
+            quarter(2022, 4): 46000,
+        },
+        season=CALLS_101,
+        shocks=COVID_CALLS,
+        cv=0.025,
+        not_above="calls-101",
+    ),
 }
 
 RATIOS: dict[str, Ratio] = {
@@ -571,7 +603,58 @@ RATIOS: dict[str, Ratio] = {
         ceiling={"2018-01/2022-11": 12.5},
         not_below="impairment-ksi-rate",  # every KSI collision is an injury collision
     ),
+    # --- Added for the seed's charts (issue 13); drawn last, see ADDED_LATER. ---
+    # "Personal Robbery and Hate Crime outcomes both exceeding 20%" in December 2022
+    # (12 of 53 personal robberies, 22.64 %; 49 of 230 hate crimes, 21.30 %), above every
+    # month of the two years the report charts.
+    "personal-robbery-outcome-rate": Ratio(
+        denominator="robbery-personal",
+        rate={"2018-06": 16.0, "2020-05": 19.0, "2021-06": 13.0, "2022-06": 14.0, "2022-11": 16.5},
+        rate_sd=1.5,
+        numerators={"2022-12": 12},
+        ceiling={"2021-01/2022-11": 19.5},
+    ),
+    "hate-crime-outcome-rate": Ratio(
+        denominator="hate-crimes",
+        rate={"2018-06": 15.0, "2020-06": 17.0, "2021-06": 13.0, "2022-06": 14.5, "2022-11": 17.0},
+        rate_sd=1.0,
+        numerators={"2022-12": 49},
+        ceiling={"2021-01/2022-11": 19.5},
+    ),
+    # Switchboard hours' 101 abandonment: 2.0 % in Jul-Sep 2022, 3.0 % in Oct-Dec 2022; its
+    # abandoned calls are some of the combined rate's in every month.
+    "101-switchboard-abandonment-rate": Ratio(
+        denominator="calls-101-switchboard",
+        rate={
+            "2018-01": 25.0,
+            "2019-06": 30.0,
+            "2019-11": 31.0,
+            "2020-05": 20.0,
+            "2020-12": 22.0,
+            "2021-06": 20.0,
+            "2021-11": 16.0,
+            "2022-03": 8.0,
+            "2022-06": 3.0,
+            "2022-08": 2.0,
+            "2022-11": 3.0,
+        },
+        rate_sd=0.8,
+        demo={quarter(2022, 3): "2.0", quarter(2022, 4): "3.0"},
+        not_above="101-abandonment-rate",
+    ),
 }
+
+# Series added after the data set was first written, for the seed's charts (issue 13). They
+# are drawn after every other series, from a random stream of their own, so that adding
+# them left every value drawn before them as it was. Counts come before the ratios over them.
+ADDED_LATER = (
+    "hate-crimes",
+    "calls-101-switchboard",
+    "personal-robbery-outcome-rate",
+    "hate-crime-outcome-rate",
+    "101-switchboard-abandonment-rate",
+)
+ADDED_LATER_SEED = RANDOM_SEED + 1
 
 # --- Areas below the force ----------------------------------------------------------------
 
@@ -817,7 +900,7 @@ def generate_ratio(
     """
     rate = interpolate([(month(m), r) for m, r in spec.rate.items()])
     lo = {m: earlier[spec.not_below][m] if spec.not_below else 0 for m in den}
-    hi = dict(den)
+    hi = {m: min(d, earlier[spec.not_above][m]) if spec.not_above else d for m, d in den.items()}
     for window, lowest in spec.floor.items():
         for m in months(window):
             lo[m] = max(lo[m], math.ceil(lowest * den[m] / 100))
@@ -907,16 +990,25 @@ def build_rows(plan: dict) -> list[dict[str, str]]:
     measures = {m["code"]: m for p in plan["priorities"] for m in p["measures"]}
     series: dict[str, dict[int, int]] = {}
     for code, count_spec in COUNTS.items():
-        series[code] = generate_counts(rng, series, count_spec)
+        if code not in ADDED_LATER:
+            series[code] = generate_counts(rng, series, count_spec)
     numerators: dict[str, dict[int, int]] = {}
     for code, ratio_spec in RATIOS.items():
-        den = series[ratio_spec.denominator]
-        numerators[code] = generate_ratio(rng, den, ratio_spec, numerators)
+        if code not in ADDED_LATER:
+            den = series[ratio_spec.denominator]
+            numerators[code] = generate_ratio(rng, den, ratio_spec, numerators)
     areas: dict[str, dict[str, dict[int, int]]] = {
         code: with_divisions(split_by_district(rng, series[code], split))
         for code, split in SPLITS.items()
     }
     areas["homicides"] = with_divisions(assign_homicides(rng, series["homicides"]))
+    later = random.Random(ADDED_LATER_SEED)
+    for code in ADDED_LATER:
+        if code in COUNTS:
+            series[code] = generate_counts(later, series, COUNTS[code])
+        else:
+            den = series[RATIOS[code].denominator]
+            numerators[code] = generate_ratio(later, den, RATIOS[code], numerators)
 
     rows: list[dict[str, str]] = []
 
