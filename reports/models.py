@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from measures.arithmetic.periods import Period
-from measures.models import Plan, Priority, _month_period
+from measures.arithmetic.periods import Month, Period
+from measures.models import Measure, Plan, Priority, _month_period
 
 
 class ReportSection(models.Model):
@@ -88,6 +88,169 @@ class ReportActivity(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.text[:60]
+
+
+class ReportChart(models.Model):
+    """A chart a section of the report draws every quarter from the measures it names, in
+    order: the seed's call volumes with their total, ASB incidents by financial year, the
+    quarter's 101 call flow, the outcome rates of priority crimes.
+
+    Besides these declared charts, a section draws its automatic ones (year-to-date bars,
+    XmR charts of signals, monthly measures no table shows), never for a measure a declared
+    chart already shows.
+    """
+
+    class Kind(models.TextChoices):
+        MONTHLY_WITH_TOTAL = "monthly_with_total", "Monthly lines with their total (right axis)"
+        FINANCIAL_YEARS = "financial_years", "Months by financial year, overlaid"
+        QUARTER = "quarter", "The quarter's months, against the same quarter in earlier years"
+        MONTHLY_LINES = "monthly_lines", "Monthly lines"
+
+    class Placement(models.TextChoices):
+        AFTER = "after", "After the tables"
+        BEFORE = "before", "Before the tables"
+
+    section = models.ForeignKey(ReportSection, on_delete=models.CASCADE, related_name="charts")
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    title = models.CharField(
+        max_length=200,
+        help_text="As printed under the chart. A chart of the quarter adds the quarter's "
+        'months ("– October to December 2022").',
+    )
+    start = models.DateField(
+        "from month",
+        null=True,
+        blank=True,
+        help_text="The first month it shows (stored as the 1st of the month); blank: "
+        "as many years as below.",
+    )
+    years = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="How many years it reaches back, the report's own included (financial "
+        "years, or the same quarter in earlier years); blank: the kind's default.",
+    )
+    total_label = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The total's name, for monthly lines with their total (e.g. \"Total calls "
+        'presented").',
+    )
+    placement = models.CharField(max_length=10, choices=Placement.choices, default=Placement.AFTER)
+    source = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Printed under the chart, by the name measures give a source; blank: its "
+        "measures' sources.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["section", "position", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(years__gt=0) | Q(years=None), name="chart_years")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        # A chart starts with a month: any day of it names it.
+        if self.start is not None:
+            self.start = self.start.replace(day=1)
+
+    @property
+    def start_month(self) -> Month | None:
+        return None if self.start is None else Month.from_date(self.start)
+
+    @property
+    def placed_before(self) -> bool:
+        return self.placement == self.Placement.BEFORE
+
+    def shown_measures(self) -> list[Measure]:
+        """Return its measures in order (prefetch `chart_measures__measure` to read them once)."""
+        return [row.measure for row in self.chart_measures.all()]
+
+    def measures_set(self, measures: list[Measure]) -> bool:
+        """Make `measures`, in this order, the chart's; return whether they changed.
+
+        Rows are replaced rather than renumbered, so that a new order never meets the rule
+        that a chart names a measure once; each write is in the history.
+        """
+        rows = list(self.chart_measures.order_by("position", "pk"))
+        if [row.measure_id for row in rows] == [m.pk for m in measures]:
+            return False
+        for row in rows:
+            row.delete()
+        for position, measure in enumerate(measures, start=1):
+            ReportChartMeasure.objects.create(chart=self, measure=measure, position=position)
+        return True
+
+    @classmethod
+    def measure_problems(cls, kind: str, measures: list[Measure]) -> list[str]:
+        """Return why these measures, in this order, cannot make a chart of this kind.
+
+        Every kind draws months on one value axis, so its measures are monthly, have months
+        to draw (not a `latest` figure for a fixed window) and share a unit; months by
+        financial year draw one measure; a total adds up two or more summed measures.
+        """
+        if not measures:
+            return ["a chart needs at least one measure"]
+
+        def codes(found: list[Measure]) -> str:
+            return ", ".join(m.code for m in found)
+
+        problems = []
+        named_twice = [m for i, m in enumerate(measures) if m in measures[:i]]
+        if named_twice:
+            problems.append(f"{codes(named_twice)} named more than once")
+        not_monthly = [m for m in measures if m.frequency != Measure.Frequency.MONTHLY]
+        if not_monthly:
+            problems.append(f"{codes(not_monthly)} not monthly: a chart draws months")
+        fixed = [m for m in measures if m.aggregation not in CHARTED_AGGREGATIONS]
+        if fixed:
+            problems.append(f"{codes(fixed)} held for fixed windows: no months to draw")
+        if len({m.unit for m in measures}) > 1:
+            units = ", ".join(f"{m.code} ({m.unit})" for m in measures)
+            problems.append(f"a chart's measures share one unit, its value axis: {units}")
+        if kind == cls.Kind.FINANCIAL_YEARS and len(measures) > 1:
+            problems.append(f"months by financial year draw one measure, not {len(measures)}")
+        if kind == cls.Kind.MONTHLY_WITH_TOTAL:
+            if len(measures) < 2:
+                problems.append("a total needs two or more measures")
+            not_summed = [m for m in measures if m.aggregation != Measure.Aggregation.SUM]
+            if not_summed:
+                problems.append(f"{codes(not_summed)} not summed: only sums make a total")
+        return problems
+
+
+# Aggregations whose months chart as a line (`reports.selectors.monthly_charted`).
+CHARTED_AGGREGATIONS = (
+    Measure.Aggregation.SUM,
+    Measure.Aggregation.RATIO,
+    Measure.Aggregation.MEAN,
+)
+
+
+class ReportChartMeasure(models.Model):
+    """One of a chart's measures, in its place."""
+
+    chart = models.ForeignKey(ReportChart, on_delete=models.CASCADE, related_name="chart_measures")
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["chart", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["chart", "measure"], name="chart_measure_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.measure.code
 
 
 class PublishedReport(models.Model):

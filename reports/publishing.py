@@ -357,8 +357,10 @@ def snapshot_of(built: BuiltReport) -> dict[str, Any]:
                 "title": chart.title,
                 "description": chart.description,
                 "table": [[str(cell) for cell in row] for row in chart.table],
+                # Printed under the chart.
+                "sources": [_source(source) for source in chart.sources],
             }
-            for chart in section.charts
+            for chart in section.charts_before + section.charts
         ]
         notes.append(
             {
@@ -522,13 +524,14 @@ def headline_changes(old: list[dict], new: list[dict]) -> list[str]:
 
 
 def chart_changes(old: list[dict], new: list[dict]) -> list[str]:
-    """Return a line per chart whose data or description changed, was added or removed."""
+    """Return a line per chart whose data, description or sources changed, was added or
+    removed. Versions published before charts printed their sources read them as none."""
     return _named_changes(
         old,
         new,
         key=lambda c: (c["priority"], c["title"]),
         name=lambda c: f"{c['section']}: chart “{c['title']}”",
-        content=lambda c: (c["description"], c["table"]),
+        content=lambda c: (c["description"], c["table"], c.get("sources", [])),
     )
 
 

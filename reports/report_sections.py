@@ -9,7 +9,7 @@ from measures.arithmetic.periods import Month, Period
 from measures.models import Area, Headline, Measure
 from measures.selectors import SeriesBook, headlines_for
 from reports import selectors
-from reports.charts.series_charts import section_charts
+from reports.charts.series_charts import cite_sources, section_charts
 from reports.figure_tables import (
     TableData,
     in_group,
@@ -34,7 +34,8 @@ class Section:
     title: str = ""
     sources: list[str] = field(default_factory=list)  # names, as tables and charts cite them
     definitions: list[Any] = field(default_factory=list)  # its measures that have one
-    charts: list[Any] = field(default_factory=list)
+    charts: list[Any] = field(default_factory=list)  # after its tables
+    charts_before: list[Any] = field(default_factory=list)  # declared before its tables
     measures: list[Any] = field(default_factory=list)
     # From the section's layout (`ReportSection`): what it prints besides its figures.
     part_heading: str = ""
@@ -101,7 +102,9 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
                 TableData(rows=[row for data in comparisons for row in data.rows])
             ),
         )
-        section.charts = section_charts(section, area=area, month=month, book=book)
+        declared = list(placed.charts.all()) if placed.pk else []
+        drawn = section_charts(section, declared=declared, area=area, month=month, book=book)
+        section.charts_before, section.charts = drawn.before, drawn.after
         sections.append(section)
     # Once charts have added theirs: every section's and table's sources in one read.
     names = [name for section in sections for name in section.sources]
@@ -111,7 +114,12 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
         for _, data in section.tables:
             data.source_systems = [cited[name] for name in data.sources]
             under_tables.update(data.sources)
-        # Printed under their tables already: the section's list gives only the others.
+        section.charts_before = cite_sources(section.charts_before, cited)
+        section.charts = cite_sources(section.charts, cited)
+        for chart in section.charts_before + section.charts:
+            under_tables.update(chart.source_names)
+        # Printed under their tables and charts already: the section's list gives only the
+        # others.
         section.source_systems = [
             cited[name] for name in section.sources if name not in under_tables
         ]

@@ -39,6 +39,7 @@ __all__ = [
     "default_plan",
     "measure_by_code",
     "measure_targets",
+    "measures_by_code",
     "measures_with_baselines",
     "monthly_charted",
     "other_area_names",
@@ -91,6 +92,13 @@ def catalogue_measures() -> list[Measure]:
 def measure_by_code(code: str) -> Measure:
     """Return the measure with the code, or raise Http404."""
     return get_object_or_404(Measure.objects.select_related("priority", "owner"), code=code)
+
+
+def measures_by_code(codes: Iterable[str]) -> dict[str, Measure]:
+    """Return the measures of these codes, by code (codes without a measure left out)."""
+    return {
+        m.code: m for m in Measure.objects.filter(code__in=list(codes)).select_related("priority")
+    }
 
 
 def area_by_code(code: str) -> Area:
@@ -173,7 +181,8 @@ def other_area_names(area: Area) -> list[str]:
 
 
 def report_layout(plan: Plan) -> list[ReportSection]:
-    """Return the report's sections in order, shown ones only, each with its activities.
+    """Return the report's sections in order, shown ones only, each with its activities and
+    its charts (with their measures).
 
     The admins' layout comes first; a priority it does not list (one added to the plan
     since) follows in the plan's order, as a section of its own with the defaults, unsaved.
@@ -183,7 +192,7 @@ def report_layout(plan: Plan) -> list[ReportSection]:
     layout = list(
         ReportSection.objects.filter(plan=plan)
         .select_related("priority")
-        .prefetch_related("activities")
+        .prefetch_related("activities", "charts__chart_measures__measure")
         .order_by("position", "pk")
     )
     listed = {section.priority_id for section in layout}

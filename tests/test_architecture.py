@@ -3,12 +3,16 @@
 - `reports/` queries `measures` models only in `reports/selectors.py` (catalogue reads) —
   figures come through `measures.selectors` for a Reader.
 - Imports follow the allowed directions between packages, and there is no import circle.
+- No module names a measure: which measures a table or chart shows is the plan's and the
+  report layout's to say (files and the admin), not a code constant's.
 """
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,6 +86,61 @@ def test_the_query_check_finds_a_query(tmp_path):
         assert model_queries(planted) == [
             "planted.py:3 M.objects",
             "planted.py:4 get_object_or_404",
+        ]
+    finally:
+        ROOT = saved
+
+
+# --- no measure named in code ---------------------------------------------------------------
+
+# Modules that may spell a measure's code, and why.
+NAMING_MEASURES = {
+    "measures/returns/api.py": "the OpenAPI schema's example request, documentation only",
+}
+
+
+def measure_codes() -> set[str]:
+    """Return the codes of the demo plan's measures (the seed report's)."""
+    plan = yaml.safe_load((ROOT / "measures" / "demo" / "plan.yaml").read_text())
+    return {m["code"] for priority in plan["priorities"] for m in priority["measures"]}
+
+
+def measures_named(path: Path, codes: set[str]) -> list[str]:
+    """Return each string constant of the module that is a measure's code."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in codes
+    ]
+
+
+def test_no_module_names_a_measure_the_plan_and_layout_choose_them():
+    codes = measure_codes()
+    assert {"calls-999", "calls-101", "asb-incidents"} <= codes
+    named = [
+        found
+        for package in ("measures", "reports", "pcp")
+        for path in _python_files(package)
+        if str(path.relative_to(ROOT)) not in NAMING_MEASURES
+        for found in measures_named(path, codes)
+    ]
+
+    assert named == [], "say which measures a chart or table shows in the plan or layout"
+
+
+def test_the_measure_check_finds_a_code_constant(tmp_path):
+    planted = tmp_path / "planted.py"
+    # As reports/charts/series_charts.py once chose the seed's call volumes.
+    planted.write_text(
+        'CALL_VOLUMES = ("calls-999", "calls-101")\n"""calls-999 in a sentence"""\n'
+    )
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        assert measures_named(planted, {"calls-999", "calls-101"}) == [
+            "planted.py:1 'calls-999'",
+            "planted.py:1 'calls-101'",
         ]
     finally:
         ROOT = saved

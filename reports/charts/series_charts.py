@@ -6,33 +6,40 @@ pure drawing code in `reports.charts.drawing`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from measures.arithmetic import spc
-from measures.arithmetic.periods import Month, Period
-from measures.models import Measure, SeriesBreak
-from measures.selectors import MonthlySeries, SeriesBook
+from measures.arithmetic.periods import EN_DASH, Month, Period
+from measures.models import Measure, SeriesBreak, Source
+from measures.selectors import MonthlySeries, SeriesBook, series_for
 from reports import selectors
 from reports.charts import drawing as charts
+from reports.models import ReportChart
 
 FINANCIAL_YEARS = 4
-# Enough for every monthly measure of the seed's sections that no table shows (the
-# efficient-policing section has call volumes, digital demand, a service level and an
-# abandonment rate).
+# Enough for every monthly measure of the seed's sections that no table or declared chart
+# shows (the efficient-policing section has digital demand and a service level).
 MONTHLY_CHARTS_PER_SECTION = 5
 XMR_MONTHS = 36
 XMR_CHARTS_PER_SECTION = 2
-# Year-to-date measures whose months the seed also overlays by financial year, under their
-# table ("ASB Incidents Recorded – Lancashire, 2018/19 to present"), five years back to
-# 2018/19. Named here because the plan has no field for it yet (measures/models.py).
-OVERLAID_UNDER_YEAR_TO_DATE = ("asb-incidents",)
-OVERLAID_FINANCIAL_YEARS = 5
-# The seed's "Call volumes per month 2018 – present (total refers to right axis)": the
-# calls presented, from January 2018, with their total. Named for the same reason.
-CALL_VOLUMES = ("calls-999", "calls-101")
-CALL_VOLUMES_FROM = Month(2018, 1)
+# How far back a declared chart reaches when it gives neither a first month nor years:
+# years of months for lines, financial years overlaid, or the same quarter in years.
+DEFAULT_YEARS = {
+    ReportChart.Kind.MONTHLY_WITH_TOTAL: 5,
+    ReportChart.Kind.FINANCIAL_YEARS: FINANCIAL_YEARS,
+    ReportChart.Kind.QUARTER: 4,
+    ReportChart.Kind.MONTHLY_LINES: 2,
+}
+
+
+@dataclass
+class SectionCharts:
+    """A section's charts: those printed before its tables, and those after them."""
+
+    before: list[charts.Chart] = field(default_factory=list)
+    after: list[charts.Chart] = field(default_factory=list)
 
 
 def _chart_id(*parts: str) -> str:
@@ -40,9 +47,16 @@ def _chart_id(*parts: str) -> str:
 
 
 def by_financial_year(
-    measure: Measure, series: MonthlySeries, month: Month, *, years: int = FINANCIAL_YEARS
+    measure: Measure,
+    series: MonthlySeries,
+    month: Month,
+    *,
+    years: int = FINANCIAL_YEARS,
+    title: str = "",
+    id_prefix: str = "",
 ) -> charts.Chart | None:
-    """Return the measure's months in each of the last `years` financial years, overlaid."""
+    """Return the measure's months in each of the last `years` financial years, overlaid
+    (titled "<measure> per month, by financial year" unless given a title)."""
     monthly = series.monthly()
     if not monthly:
         return None
@@ -56,11 +70,11 @@ def by_financial_year(
     if not lines:
         return None
     return charts.monthly_by_financial_year(
-        title=f"{measure.name} per month, by financial year",
+        title=title or f"{measure.name} per month, by financial year",
         unit=measure.unit,
         series=lines,
         decimals=measure.decimals,
-        id_prefix=_chart_id("fy", measure.code),
+        id_prefix=id_prefix or _chart_id("fy", measure.code),
     )
 
 
@@ -165,94 +179,210 @@ def _reach_back(start: Month, breaks: list[Month], monthly) -> Month:
     return reached if have >= spc.MIN_POINTS else start
 
 
-def section_charts(section, *, area, month: Month, book: SeriesBook) -> list:
-    """Return a section's charts: the seed's call volumes with their total, a bar chart per
-    year-to-date table (with the seed's financial-year overlay under ASB's), XmR charts of
-    signals, and monthly charts by financial year for its monthly measures that no table
-    shows (as the seed's call volumes).
+def section_charts(
+    section, *, declared: Sequence[ReportChart] = (), area, month: Month, book: SeriesBook
+) -> SectionCharts:
+    """Return a section's charts: those its layout declares (`ReportChart`, in order, before
+    or after its tables), then its automatic ones after its tables — a bar chart per
+    year-to-date table, XmR charts of signals, and monthly charts by financial year for its
+    monthly measures that no table shows. A measure a declared chart shows gets no automatic
+    chart: it is not charted twice.
+
+    Every chart names its sources (`Chart.source_names`), which the section's sources include.
     """
-    charted = selectors.monthly_charted(section.priority)
-    result = call_volume_charts(section, charted, area=area, month=month, book=book)
+    found = SectionCharts()
+    declared_measures: dict[int, Measure] = {}
+    for row in declared:
+        chart = declared_chart(row, area=area, month=month, book=book)
+        if chart is None:
+            continue
+        (found.before if row.placed_before else found.after).append(chart)
+        declared_measures.update((m.pk, m) for m in row.shown_measures())
+    after = found.after
     for kind, data in section.tables:
         if kind == "year-to-date" and data.rows:
-            result.append(year_to_date_chart(data.rows[0]["measure"], data))
-    result += overlaid_under_year_to_date(section, area=area, month=month, book=book)
-    result += signal_charts(section, area=area, month=month, book=book)
-    shown = {m.pk for m in section.measures}
+            measure = data.rows[0]["measure"]
+            if measure.pk not in declared_measures:
+                after.append(_cited(year_to_date_chart(measure, data), [measure]))
+    after += signal_charts(
+        section, area=area, month=month, book=book, skip=declared_measures.keys()
+    )
+    in_tables = {m.pk for m in section.measures}
+    shown = in_tables | set(declared_measures)
+    charted = selectors.monthly_charted(section.priority)
     candidates = [m for m in charted if m.pk not in shown][:MONTHLY_CHARTS_PER_SECTION]
     if candidates:
         series = book.fetch(candidates, [area])
         for measure in candidates:
             chart = by_financial_year(measure, series[(measure.pk, area.pk)], month)
             if chart is not None:
-                result.append(chart)
+                after.append(_cited(chart, [measure]))
                 section.measures.append(measure)
-                if measure.source and measure.source not in section.sources:
-                    section.sources.append(measure.source)
-    return result
+    # Charted measures are the report's too: publishing checks that their figures are
+    # approved (`reports.publishing.report_measures`).
+    section.measures += [m for pk, m in declared_measures.items() if pk not in in_tables]
+    for chart in found.before + found.after:
+        for name in chart.source_names:
+            if name not in section.sources:
+                section.sources.append(name)
+    return found
 
 
-def call_volume_charts(
-    section, charted: list[Measure], *, area, month: Month, book: SeriesBook
-) -> list:
-    """Return the section's call volumes per month from 2018 with their total (right axis),
-    when its priority's monthly measures (`charted`) include every one of `CALL_VOLUMES`;
-    the months run to `month`."""
-    by_code = {m.code: m for m in charted}
-    if not all(code in by_code for code in CALL_VOLUMES):
-        return []
-    measures = [by_code[code] for code in CALL_VOLUMES]
+def _cited(chart: charts.Chart, measures: Iterable[Measure], source: str = "") -> charts.Chart:
+    """Return the chart naming its sources: `source` if given, else its measures' own."""
+    names = [source] if source else [m.source for m in measures if m.source]
+    return replace(chart, source_names=tuple(dict.fromkeys(names)))
+
+
+def cite_sources(found: Iterable[charts.Chart], cited: Mapping[str, Source]) -> list[charts.Chart]:
+    """Return the charts with their sources (full name and link) for the names they give;
+    `cited` maps each name to its source, as `reports.selectors.source_systems` reads it."""
+    return [
+        replace(chart, sources=tuple(cited[name] for name in chart.source_names))
+        for chart in found
+    ]
+
+
+def declared_chart(
+    row: ReportChart, *, area, month: Month, book: SeriesBook
+) -> charts.Chart | None:
+    """Return the chart a section's layout declares, to `month`, or None when its measures
+    no longer suit its kind or it has nothing to show."""
+    measures = row.shown_measures()
+    if ReportChart.measure_problems(row.kind, measures):
+        return None
+    years = row.years or DEFAULT_YEARS[ReportChart.Kind(row.kind)]
+    id_prefix = _chart_id(row.kind.replace("_", "-"), *(m.code for m in measures))
+    chart: charts.Chart | None
+    if row.kind == ReportChart.Kind.FINANCIAL_YEARS:
+        (measure,) = measures
+        if row.start_month is not None:
+            years = month.financial_year - row.start_month.financial_year + 1
+        chart = by_financial_year(
+            measure,
+            book.fetch([measure], [area])[(measure.pk, area.pk)],
+            month,
+            years=years,
+            title=row.title,
+            id_prefix=id_prefix,
+        )
+    elif row.kind == ReportChart.Kind.QUARTER:
+        chart = quarter_chart(
+            row.title,
+            measures,
+            area=area,
+            month=month,
+            book=book,
+            years=years,
+            id_prefix=id_prefix,
+        )
+    else:
+        start = row.start_month or month.shift(1 - 12 * years)
+        months = list(Period.range(start, month).months) if start <= month else []
+        chart = monthly_chart(
+            row, measures, area=area, months=months, book=book, id_prefix=id_prefix
+        )
+    return None if chart is None else _cited(chart, measures, row.source)
+
+
+def monthly_chart(
+    row: ReportChart,
+    measures: list[Measure],
+    *,
+    area,
+    months: list[Month],
+    book: SeriesBook,
+    id_prefix: str,
+) -> charts.Chart | None:
+    """Return the measures' `months`, a line each, with their total on a right-hand axis
+    if the row is of that kind; None when they have no value in those months."""
     series = book.fetch(measures, [area])
-    months = list(Period.range(CALL_VOLUMES_FROM, month).months)
     lines: dict[str, list[Decimal | None]] = {}
     for measure in measures:
         monthly = series[(measure.pk, area.pk)].monthly()
         lines[measure.name] = [monthly[m].value if m in monthly else None for m in months]
     if not any(v is not None for values in lines.values() for v in values):
-        return []
-    for measure in measures:
-        if measure.source and measure.source not in section.sources:
-            section.sources.append(measure.source)
-    return [
-        charts.monthly_with_total(
-            title=f"Call volumes per month, {CALL_VOLUMES_FROM.year} to present",
-            unit=measures[0].unit,
+        return None
+    unit, decimals = measures[0].unit, max(m.decimals for m in measures)
+    if row.kind == ReportChart.Kind.MONTHLY_WITH_TOTAL:
+        return charts.monthly_with_total(
+            title=row.title,
+            unit=unit,
             months=months,
             series=lines,
-            total_label="Total calls presented",
-            decimals=measures[0].decimals,
-            id_prefix=_chart_id("calls", *CALL_VOLUMES),
+            total_label=row.total_label or "Total",
+            decimals=decimals,
+            id_prefix=id_prefix,
         )
-    ]
+    return charts.monthly_lines(
+        title=row.title,
+        unit=unit,
+        months=months,
+        series=lines,
+        decimals=decimals,
+        id_prefix=id_prefix,
+    )
 
 
-def overlaid_under_year_to_date(section, *, area, month: Month, book: SeriesBook) -> list:
-    """Return, for the section's year-to-date measures that the seed also overlays (as ASB
-    incidents), their months by financial year back to 2018/19."""
-    measures = [
-        data.rows[0]["measure"]
-        for kind, data in section.tables
-        if kind == "year-to-date"
-        and data.rows
-        and data.rows[0]["measure"].code in OVERLAID_UNDER_YEAR_TO_DATE
-    ]
-    if not measures:
-        return []
-    series = book.fetch(measures, [area])
-    found = []
-    for measure in measures:
-        chart = by_financial_year(
-            measure, series[(measure.pk, area.pk)], month, years=OVERLAID_FINANCIAL_YEARS
-        )
-        if chart is not None:
-            found.append(chart)
-    return found
+def quarter_chart(
+    title: str,
+    measures: list[Measure],
+    *,
+    area,
+    month: Month,
+    book: SeriesBook,
+    years: int,
+    id_prefix: str,
+) -> charts.Chart | None:
+    """Return the quarter ending with `month` for each measure, as bars: the same quarter in
+    earlier years (`years` in all; those without a figure are left out), the quarter
+    before, the quarter itself and each of its months. The title gets the quarter's months
+    ("– October to December 2022").
+
+    A quarter's figure is worked out from its months as any period's is (a ratio from its
+    summed numerators and denominators); a quarter missing a month shows no figure.
+    """
+    quarter = Period.range(month.shift(-2), month)
+    own = [quarter, *(Period.month(m) for m in quarter.months)]
+    earlier = [quarter.shift(-12 * back) for back in range(years - 1, 0, -1)]
+    periods = [*earlier, quarter.shift(-3), *own]
+    # Values, not the materialised months: a quarter's ratio needs its numerators.
+    series = series_for(measures=measures, areas=[area], reader=book.reader)
+    values: dict[Period, list[Decimal | None]] = {}
+    for period in periods:
+        found = [series[(m.pk, area.pk)].figure(period) for m in measures]
+        values[period] = [f.value if f.complete else None for f in found]
+    shown = [p for p in periods if p in own or any(v is not None for v in values[p])]
+    if not any(v is not None for p in own for v in values[p]):
+        return None
+    return charts.grouped_bars(
+        title=f"{title} {EN_DASH} {_months_in_words(quarter)}",
+        unit=measures[0].unit,
+        groups=[p.label for p in shown],
+        series={m.name: [values[p][i] for p in shown] for i, m in enumerate(measures)},
+        decimals=max(m.decimals for m in measures),
+        id_prefix=id_prefix,
+    )
 
 
-def signal_charts(section, *, area, month: Month, book: SeriesBook) -> list:
+def _months_in_words(period: Period) -> str:
+    """Return e.g. "October to December 2022", or "November 2022 to January 2023"."""
+    start, end = period.start, period.end
+    first = start.name if start.year == end.year else start.long_label
+    return f"{first} to {end.long_label}"
+
+
+def signal_charts(
+    section, *, area, month: Month, book: SeriesBook, skip: Collection[int] = ()
+) -> list:
     """Return XmR charts for the section's measures whose latest month breaks a run rule,
-    as the chart itself judges it (its own limits, breaks in series, months to `month`)."""
-    monthly = [m for m in section.measures if m.frequency == Measure.Frequency.MONTHLY]
+    as the chart itself judges it (its own limits, breaks in series, months to `month`);
+    none for the measures in `skip` (their ids: those a declared chart shows)."""
+    monthly = [
+        m
+        for m in section.measures
+        if m.frequency == Measure.Frequency.MONTHLY and m.pk not in skip
+    ]
     if not monthly:
         return []
     series = book.fetch(monthly, [area])
@@ -263,7 +393,7 @@ def signal_charts(section, *, area, month: Month, book: SeriesBook) -> list:
             measure, series[(measure.pk, area.pk)], month, breaks.get(measure.pk, [])
         )
         if control is not None and control.latest_signalled:
-            found.append(_draw_xmr(measure, control))
+            found.append(_cited(_draw_xmr(measure, control), [measure]))
         if len(found) == XMR_CHARTS_PER_SECTION:
             break
     return found

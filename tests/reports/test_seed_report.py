@@ -454,9 +454,10 @@ SEED_SOURCES = {
     "efficient-effective-policing": "Source: FCR Live dashboard, Power BI",
     "anti-social-behaviour": "Source: Responding Dashboard",
     "organised-crime": "Source: PAM system",
+    # The seed prints both under its charts; the report's charts each cite their own.
     "dangerous-drivers": (
-        "Sources: Collision Reporting and Sharing System (CRaSH); "
-        "Internal data (Central Ticket Office)"
+        "Source: Collision Reporting and Sharing System (CRaSH)",
+        "Source: Internal data (Central Ticket Office)",
     ),
 }
 
@@ -464,8 +465,9 @@ SEED_SOURCES = {
 @pytest.mark.parametrize("code", sorted(SEED_SOURCES))
 def test_sources_are_printed_with_their_full_names_and_links_as_in_the_seed(seed_sections, code):
     lines = [match["line"] for match in SOURCE_LINE.finditer(seed_sections[code])]
+    expected = SEED_SOURCES[code]
 
-    assert SEED_SOURCES[code] in lines
+    assert set(expected if isinstance(expected, tuple) else [expected]) <= set(lines)
 
 
 def test_each_table_prints_its_sources_under_it_and_the_section_only_the_others(seed_sections):
