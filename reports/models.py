@@ -226,7 +226,7 @@ class ReportChart(models.Model):
         return problems
 
 
-# Aggregations whose months chart as a line (`reports.selectors.monthly_charted`).
+# Aggregations whose months chart as a line (`reports.charts.series_charts.monthly_charted`).
 CHARTED_AGGREGATIONS = (
     Measure.Aggregation.SUM,
     Measure.Aggregation.RATIO,

@@ -71,6 +71,7 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
     for headline in headline_qs.select_related("department").order_by("department__name"):
         headlines.setdefault(headline.priority_id, []).append(headline)
     with_targets = selectors.measures_with_baselines(measures)
+    breaks = selectors.series_breaks(measures)
     sections = []
     kwargs: dict[str, Any] = {"area": area, "month": month, "book": book}
     for placed in layout:
@@ -103,7 +104,7 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
             ),
         )
         declared = list(placed.charts.all()) if placed.pk else []
-        drawn = section_charts(section, declared=declared, area=area, month=month, book=book)
+        drawn = section_charts(section, measures=own, breaks=breaks, declared=declared, **kwargs)
         section.charts_before, section.charts = drawn.before, drawn.after
         sections.append(section)
     # Once charts have added theirs: every section's and table's sources in one read.

@@ -41,7 +41,6 @@ __all__ = [
     "measure_targets",
     "measures_by_code",
     "measures_with_baselines",
-    "monthly_charted",
     "other_area_names",
     "plan_by_code",
     "plan_measures",
@@ -125,23 +124,6 @@ def plan_priorities(plan: Plan | None):
 def priority_measures(priority: Priority) -> list[Measure]:
     """Return the priority's measures in order."""
     return list(Measure.objects.filter(priority=priority).order_by("position"))
-
-
-def monthly_charted(priority: Priority) -> list[Measure]:
-    """Return the priority's monthly measures whose months chart as a line, in order: counts
-    and sums, ratios (a month's rate: outcome rates, service levels) and means. A `latest`
-    measure holds figures for fixed windows, not months, and is left out."""
-    return list(
-        Measure.objects.filter(
-            priority=priority,
-            frequency=Measure.Frequency.MONTHLY,
-            aggregation__in=[
-                Measure.Aggregation.SUM,
-                Measure.Aggregation.RATIO,
-                Measure.Aggregation.MEAN,
-            ],
-        ).order_by("position")
-    )
 
 
 def baseline_targets(measures: Iterable[Measure]) -> list[Target]:

@@ -16,7 +16,7 @@ from measures.models import Measure, SeriesBreak, Source
 from measures.selectors import MonthlySeries, SeriesBook, series_for
 from reports import selectors
 from reports.charts import drawing as charts
-from reports.models import ReportChart
+from reports.models import CHARTED_AGGREGATIONS, ReportChart
 
 FINANCIAL_YEARS = 4
 # Enough for every monthly measure of the seed's sections that no table or declared chart
@@ -180,7 +180,14 @@ def _reach_back(start: Month, breaks: list[Month], monthly) -> Month:
 
 
 def section_charts(
-    section, *, declared: Sequence[ReportChart] = (), area, month: Month, book: SeriesBook
+    section,
+    *,
+    measures: Sequence[Measure],
+    breaks: Mapping[int, list[SeriesBreak]],
+    declared: Sequence[ReportChart] = (),
+    area,
+    month: Month,
+    book: SeriesBook,
 ) -> SectionCharts:
     """Return a section's charts: those its layout declares (`ReportChart`, in order, before
     or after its tables), then its automatic ones after its tables — a bar chart per
@@ -188,6 +195,8 @@ def section_charts(
     monthly measures that no table shows. A measure a declared chart shows gets no automatic
     chart: it is not charted twice.
 
+    `measures` are the section's priority's, in report order, and `breaks` their breaks in
+    series by measure id, both read once for the whole report.
     Every chart names its sources (`Chart.source_names`), which the section's sources include.
     """
     found = SectionCharts()
@@ -205,12 +214,12 @@ def section_charts(
             if measure.pk not in declared_measures:
                 after.append(_cited(year_to_date_chart(measure, data), [measure]))
     after += signal_charts(
-        section, area=area, month=month, book=book, skip=declared_measures.keys()
+        section, area=area, month=month, book=book, skip=declared_measures.keys(), breaks=breaks
     )
     in_tables = {m.pk for m in section.measures}
     shown = in_tables | set(declared_measures)
-    charted = selectors.monthly_charted(section.priority)
-    candidates = [m for m in charted if m.pk not in shown][:MONTHLY_CHARTS_PER_SECTION]
+    candidates = [m for m in monthly_charted(measures) if m.pk not in shown]
+    candidates = candidates[:MONTHLY_CHARTS_PER_SECTION]
     if candidates:
         series = book.fetch(candidates, [area])
         for measure in candidates:
@@ -226,6 +235,17 @@ def section_charts(
             if name not in section.sources:
                 section.sources.append(name)
     return found
+
+
+def monthly_charted(measures: Iterable[Measure]) -> list[Measure]:
+    """Return the monthly measures whose months chart as a line, in their order: counts and
+    sums, ratios (a month's rate: outcome rates, service levels) and means. A `latest`
+    measure holds figures for fixed windows, not months, and is left out."""
+    return [
+        m
+        for m in measures
+        if m.frequency == Measure.Frequency.MONTHLY and m.aggregation in CHARTED_AGGREGATIONS
+    ]
 
 
 def _cited(chart: charts.Chart, measures: Iterable[Measure], source: str = "") -> charts.Chart:
@@ -373,11 +393,18 @@ def _months_in_words(period: Period) -> str:
 
 
 def signal_charts(
-    section, *, area, month: Month, book: SeriesBook, skip: Collection[int] = ()
+    section,
+    *,
+    area,
+    month: Month,
+    book: SeriesBook,
+    skip: Collection[int] = (),
+    breaks: Mapping[int, list[SeriesBreak]] | None = None,
 ) -> list:
     """Return XmR charts for the section's measures whose latest month breaks a run rule,
     as the chart itself judges it (its own limits, breaks in series, months to `month`);
-    none for the measures in `skip` (their ids: those a declared chart shows)."""
+    none for the measures in `skip` (their ids: those a declared chart shows). `breaks`,
+    by measure id, are read here unless given."""
     monthly = [
         m
         for m in section.measures
@@ -386,7 +413,8 @@ def signal_charts(
     if not monthly:
         return []
     series = book.fetch(monthly, [area])
-    breaks = selectors.series_breaks(monthly)
+    if breaks is None:
+        breaks = selectors.series_breaks(monthly)
     found = []
     for measure in monthly:
         control = xmr_control(
