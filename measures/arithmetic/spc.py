@@ -232,33 +232,26 @@ def month_checks(
     """Return each month's limits and signals as the derived-figures engine materialises them.
 
     `values` is a run of consecutive months (None where a month has no value); `breaks` the
-    indexes of the first months after breaks in series. A month's limits come from the values
-    of up to HISTORY_MONTHS months before it, back to the latest break: their mean, and 2.66
-    times the mean of their moving ranges (the range of two consecutive months of the same
-    segment). With fewer than MIN_POINTS values, or no moving range, it has none.
+    indexes of the first months after breaks in series. A month's limits are `xmr_limits`
+    of the values of up to HISTORY_MONTHS months before it, back to the latest break: their
+    mean, and 2.66 times the mean of the moving ranges between consecutive values of that
+    window (a missing month is skipped, as a chart's segment skips it; the range from a value
+    before the window to its first value is not the window's). With fewer than MIN_POINTS
+    values it has none.
 
     A month is beyond the limits when outside its own; it is in a run when it and the
     months next to it, 7 or more in a row within a segment, are each on the same side of
-    their own mean; in a trend when it ends the 5th or later of consecutive steps the same
-    way, within a segment (so the first month of a trend is not marked).
+    their own mean (a value equal to its mean, or a missing month, ends a run); in a trend
+    when it is one of 6 or more months in a row within a segment, each higher (or each lower)
+    than the month before it: every month of the trend is marked, its first too, as
+    `signals` marks them.
     """
     segment = _segment_numbers(len(values), breaks)
-    ranges: list[Decimal | None] = [None] * len(values)
-    for i in range(1, len(values)):
-        a, b = values[i - 1], values[i]
-        if a is not None and b is not None and segment[i - 1] == segment[i]:
-            ranges[i] = abs(b - a)
     limits: list[Limits | None] = []
     for i in range(len(values)):
         history = [j for j in range(max(0, i - HISTORY_MONTHS), i) if segment[j] == segment[i]]
         known = [v for j in history if (v := values[j]) is not None]
-        moving = [r for j in history if (r := ranges[j]) is not None]
-        if len(known) < MIN_POINTS or not moving:
-            limits.append(None)
-            continue
-        centre = sum(known, Decimal(0)) / len(known)
-        spread = XMR_CONSTANT * sum(moving, Decimal(0)) / len(moving)
-        limits.append(Limits(centre, centre - spread, centre + spread).within(bounds))
+        limits.append(xmr_limits(known, bounds=bounds))
 
     def side(i: int) -> int | None:
         value, own = values[i], limits[i]
@@ -281,8 +274,15 @@ def month_checks(
         if own is not None and value is not None and own.outside(value):
             found[i].add(Signal.BEYOND_LIMITS)
     _mark_islands(sides, segment, found, RUN_LENGTH, {1: Signal.RUN_ABOVE, -1: Signal.RUN_BELOW})
+    # A trend of six months is five steps the same way; the month before the first step
+    # (in the same segment, or the step would have none) is the trend's first month.
     _mark_islands(
-        steps, segment, found, TREND_LENGTH - 1, {1: Signal.TREND_UP, -1: Signal.TREND_DOWN}
+        steps,
+        segment,
+        found,
+        TREND_LENGTH - 1,
+        {1: Signal.TREND_UP, -1: Signal.TREND_DOWN},
+        before=1,
     )
     return [MonthCheck(own, frozenset(f)) for own, f in zip(limits, found, strict=True)]
 
@@ -303,14 +303,17 @@ def _mark_islands(
     found: list[set[Signal]],
     length: int,
     signal_of: Mapping[int, Signal],
+    *,
+    before: int = 0,
 ) -> None:
-    """Mark every index in a row of at least `length` equal keys within a segment."""
+    """Mark every index in a row of at least `length` equal keys within a segment, and the
+    `before` indexes just ahead of the row."""
     start = 0
     for i in range(1, len(keys) + 1):
         if i < len(keys) and keys[i] == keys[start] and segment[i] == segment[start]:
             continue
         key = keys[start]
         if key is not None and key in signal_of and i - start >= length:
-            for j in range(start, i):
+            for j in range(start - before, i):
                 found[j].add(signal_of[key])
         start = i

@@ -1,17 +1,35 @@
 """The derived-figures engine (SPEC §6): recompute materialised figures set-based, in SQL.
 
 A recompute of any number of measures is a handful of statements: one `INSERT … SELECT`
-per scope that computes every month's rolling twelve months, financial year to date, the
-same windows a year earlier, changes, directions, coverage, the comparison with the plan
-baseline and XmR limits and run signals with window functions, then a merge of the result
-into the table. Nothing is computed one value at a time, so the cost is the
-database's own. The arithmetic is that of `measures.arithmetic.figures` and, for the XmR
-columns, `measures.arithmetic.spc.month_checks` (tests compare them).
+that computes, for both scopes, every month's rolling twelve months, financial year to
+date, the same windows a year earlier, changes, directions, coverage, the comparison with
+the plan baseline, and XmR limits and run signals, with window functions only; then one
+merge of the result into the table. Nothing is computed one value at a time, so the cost is
+the database's own.
+
+The arithmetic is that of `measures.arithmetic.figures.figure_for` and, for the XmR columns,
+`measures.arithmetic.spc.month_checks`; tests compare them column by column. Three rules
+keep the SQL equal to them, not merely close:
+
+- **Exact numbers.** Sums are exact (PostgreSQL's numeric; on SQLite, which stores decimals
+  as binary floating point, whole numbers of ten-thousandths). Nothing categorical is
+  decided on a quotient: a direction compares two figures as fractions (a·d′ against a′·d),
+  a value's side of its mean compares value × n with the sum of n values, a limit is
+  crossed when the cross-multiplied inequality says so. A value exactly on its mean is on
+  neither side.
+- **Windows from running totals.** Every month of a series has a row, so the window of k
+  months ending n months back is the difference of two running totals, `LAG(total, n)` and
+  `LAG(total, n + k)`: rolling twelve months, year to date (k is the months since April),
+  the plan's window (k is its baseline's length) and the year before of each.
+- **A figure's months.** A window counts the months `figure_for` aggregates: months with a
+  value, or for a ratio measure months with both numerator and denominator. A window of one
+  month is the value stored for that month, as `figure_for` reads it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -22,10 +40,14 @@ from measures.arithmetic.spc import (
     RUN_LENGTH,
     TREND_LENGTH,
     XMR_CONSTANT,
+    unit_bounds,
 )
-from measures.models import DerivedFigure, SeriesBreak
+from measures.models import DerivedFigure, Measure, SeriesBreak
 
 TRAILING_MONTHS = 11  # rows kept after a series' last value: where 12-month windows still hold it
+# Values are stored with four decimal places (Value.value, numerator, denominator): on SQLite
+# they are summed and compared as whole numbers of ten-thousandths (tests check the field).
+SCALE = 10_000
 
 COLUMNS = (
     "measure_id, area_id, scope, month, month_index, value, r12_value, r12_numerator, "
@@ -37,14 +59,20 @@ COLUMNS = (
     "plan_change_pp, plan_direction, computed_at"
 )
 
+# The running totals each window is the difference of (see `_window`): the sum of values,
+# of numerators and of denominators, months with a value, months a figure aggregates, and
+# values not yet approved.
+RUNNING = ("s", "n", "d", "k", "u", "draft")
+
 
 def _dialect() -> dict[str, str]:
     if connection.vendor == "postgresql":
         return {
             "month_index": "(EXTRACT(YEAR FROM {0})::int * 12 + EXTRACT(MONTH FROM {0})::int - 1)",
             "month_date": "make_date(({0}) / 12, ({0}) % 12 + 1, 1)",
-            "sign": "sign({0})",
-            "greatest": "GREATEST({0}, {1})",
+            # numeric is exact already.
+            "exact": "{0}",
+            "real": "({0})",
             "least": "LEAST({0}, {1})",
         }
     return {
@@ -53,11 +81,101 @@ def _dialect() -> dict[str, str]:
             " + CAST(strftime('%m', {0}) AS INTEGER) - 1)"
         ),
         "month_date": "printf('%04d-%02d-01', ({0}) / 12, ({0}) % 12 + 1)",
-        "sign": "(CASE WHEN {0} > 0 THEN 1 WHEN {0} < 0 THEN -1 ELSE 0 END)",
-        # SQLite's MAX and MIN of several arguments are its GREATEST and LEAST.
-        "greatest": "MAX({0}, {1})",
+        # A stored decimal read back as the whole number of ten-thousandths it is, and back.
+        "exact": f"CAST(ROUND(({{0}}) * {SCALE}) AS INTEGER)",
+        "real": f"(({{0}}) / {SCALE}.0)",
+        # SQLite's MIN of several arguments is its LEAST.
         "least": "MIN({0}, {1})",
     }
+
+
+def _sign(x: str) -> str:
+    """SQL for the sign of `x` (-1, 0 or 1), NULL when `x` is."""
+    return f"(CASE WHEN {x} > 0 THEN 1 WHEN {x} < 0 THEN -1 WHEN {x} = 0 THEN 0 END)"
+
+
+def _lag(column: str, months: str) -> str:
+    return column if months == "0" else f"LAG({column}, {months}) OVER back"
+
+
+def _window(name: str, *, end: str, length: str) -> list[str]:
+    """SELECT items for the window of `length` months ending `end` months before each row:
+    its totals (`{name}_s`…), its latest value (`{name}_last`) and its last month's value
+    (`{name}_one`, the figure of a one-month window)."""
+    items = [
+        f"COALESCE({_lag(f'c{part}', end)}, 0) - COALESCE({_lag(f'c{part}', f'{end} + {length}')},"
+        f" 0) AS {name}_{part}"
+        for part in RUNNING
+    ]
+    return [*items, f"{_lag('carried', end)} AS {name}_last", f"{_lag('ev', end)} AS {name}_one"]
+
+
+def _figure(name: str, *, one: str, d: dict[str, str]) -> list[str]:
+    """SELECT items for the figure of a window (`_window`'s columns), as `figure_for` gives it.
+
+    `{name}_num` / `{name}_den` is the figure as an exact fraction, compared by `_direction`;
+    `{name}_value` its value; `{name}_months` the months it is built from. `one` says the
+    window is one month long: its figure is then the value stored for that month.
+    """
+    w = name
+    real = d["real"]
+    return [
+        f"CASE WHEN {one} THEN {w}_k ELSE {w}_u END AS {w}_months",
+        f"""CASE WHEN {one} THEN {w}_one WHEN {w}_u = 0 THEN NULL
+                 WHEN agg IN ('sum', 'mean') THEN {w}_s WHEN agg = 'latest' THEN {w}_last
+                 WHEN agg = 'ratio' AND {w}_d <> 0 THEN {w}_n END AS {w}_num""",
+        f"""CASE WHEN {one} THEN 1 WHEN agg = 'mean' THEN {w}_u
+                 WHEN agg = 'ratio' THEN {w}_d ELSE 1 END AS {w}_den""",
+        f"""CASE WHEN {one} THEN {real.format(f"{w}_one")} WHEN {w}_u = 0 THEN NULL
+                 WHEN agg = 'sum' THEN {real.format(f"{w}_s")}
+                 WHEN agg = 'mean' THEN {real.format(f"{w}_s")} / {w}_u
+                 WHEN agg = 'latest' THEN {real.format(f"{w}_last")}
+                 WHEN agg = 'ratio' THEN 100.0 * {w}_n / NULLIF({w}_d, 0) END AS {w}_value""",
+    ]
+
+
+def _direction(current: str, base: str) -> str:
+    """SQL for `figures.direction` of the change from figure `base` to figure `current`,
+    decided on their fractions (no quotient) by the measure's polarity (`pol`)."""
+    difference = (
+        f"{_sign(f'{current}_num * {base}_den - {base}_num * {current}_den')}"
+        f" * {_sign(f'{current}_den')} * {_sign(f'{base}_den')}"
+    )
+    return (
+        f"CASE WHEN {current}_num IS NULL OR {base}_num IS NULL THEN NULL "
+        f"WHEN {difference} = 0 THEN 'no_change' "
+        f"WHEN pol = 'neutral' THEN CASE WHEN {difference} > 0 THEN 'up' ELSE 'down' END "
+        f"WHEN (pol = 'lower_is_better') = ({difference} < 0) THEN 'improving' "
+        "ELSE 'worsening' END"
+    )
+
+
+def _changes(current: str, base: str) -> list[str]:
+    """The change, change in percent and change in points of `current` over `base`."""
+    change = f"({current}_value - {base}_value)"
+    return [
+        change,
+        f"{change} * 100.0 / NULLIF({base}_value, 0)",
+        f"CASE WHEN unit = 'percent' THEN {change} END",
+    ]
+
+
+def _bound(kind: str, literal: str) -> str:
+    """SQL for the least or greatest value a figure in unit `unit` can take (spc.unit_bounds),
+    NULL when there is none; `literal` writes a number in the units compared."""
+
+    def number(value: Decimal | None) -> str:
+        return "NULL" if value is None else literal.format(value)
+
+    otherwise = getattr(unit_bounds(""), kind)
+    whens = [
+        f"WHEN '{unit}' THEN {number(value)}"
+        for unit in Measure.Unit.values
+        if (value := getattr(unit_bounds(unit), kind)) != otherwise
+    ]
+    if not whens:
+        return number(otherwise)
+    return f"(CASE unit {' '.join(whens)} ELSE {number(otherwise)} END)"
 
 
 def derived_select_sql(*, scope: str, measure_filter: str = "") -> str:
@@ -68,37 +186,82 @@ def derived_select_sql(*, scope: str, measure_filter: str = "") -> str:
     doubled and `{now}` has become the one parameter.
     """
     d = _dialect()
+    exact, real = d["exact"], d["real"]
     month_index = d["month_index"].format("val.start")
     break_index = d["month_index"].format("sb.start")
     breaks_table = SeriesBreak._meta.db_table
-    lower = d["greatest"].format(f"spc_mean - {XMR_CONSTANT} * spc_mean_range", "0")
-    upper = f"spc_mean + {XMR_CONSTANT} * spc_mean_range"
-    capped_upper = d["least"].format(upper, "100")
-    enough = f"spc_n >= {MIN_POINTS} AND spc_mean_range IS NOT NULL"
     baseline_start = d["month_index"].format("pl.baseline_start")
     baseline_end = d["month_index"].format("pl.baseline_end")
-    plan_length = "COALESCE(s.be - s.bs + 1, 1)"
     approved_only = "AND val.status = 'approved'" if scope == DerivedFigure.Scope.APPROVED else ""
-    sign_vs_centre = d["sign"].format("s.value - s.spc_centre")
-    step = d["sign"].format("s.value - s.previous_value")
+    plan_length = "COALESCE(be - bs + 1, 1)"
+    # XmR limits: mean ± (p / q) × mean moving range, with p / q = 2.66. For n values
+    # (n - 1 ranges) of sum S and range total R, `value < lower` is
+    # q·value·n·(n − 1) < q·S·(n − 1) − p·R·n: decided in exact arithmetic.
+    p, q = XMR_CONSTANT.as_integer_ratio()
+    scaled = f"{q} * ev * spc_n * (spc_n - 1)"
+    lower_at = f"{q} * spc_s * (spc_n - 1) - {p} * spc_r * spc_n"
+    upper_at = f"{q} * spc_s * (spc_n - 1) + {p} * spc_r * spc_n"
+    limits_over = f"{q} * spc_n * (spc_n - 1)"
+    least = _bound("least", exact.format("{}"))
+    greatest = _bound("greatest", exact.format("{}"))
+    least_value = _bound("least", "{}")
+    greatest_value = _bound("greatest", "{}")
+    lower_value = f"{real.format(lower_at)} / ({limits_over})"
+    upper_value = f"{real.format(upper_at)} / ({limits_over})"
     signals = " || ".join(
         [
-            "CASE WHEN s.value < s.spc_lower OR s.value > s.spc_upper "
-            "THEN 'beyond_limits,' ELSE '' END",
-            f"CASE WHEN s.side = 1 AND s.run_length >= {RUN_LENGTH} THEN 'run_above,' ELSE '' END",
-            f"CASE WHEN s.side = -1 AND s.run_length >= {RUN_LENGTH} "
-            "THEN 'run_below,' ELSE '' END",
-            # A trend of six points is five steps the same way.
-            f"CASE WHEN s.trend_step = 1 AND s.trend_length >= {TREND_LENGTH - 1} "
-            "THEN 'trend_up,' ELSE '' END",
-            f"CASE WHEN s.trend_step = -1 AND s.trend_length >= {TREND_LENGTH - 1} "
-            "THEN 'trend_down,' ELSE '' END",
+            "CASE WHEN beyond = 1 THEN 'beyond_limits,' ELSE '' END",
+            "CASE WHEN MAX(above_ends) OVER ahead_run = 1 THEN 'run_above,' ELSE '' END",
+            "CASE WHEN MAX(below_ends) OVER ahead_run = 1 THEN 'run_below,' ELSE '' END",
+            "CASE WHEN MAX(rise_ends) OVER ahead_trend = 1 THEN 'trend_up,' ELSE '' END",
+            "CASE WHEN MAX(fall_ends) OVER ahead_trend = 1 THEN 'trend_down,' ELSE '' END",
         ]
     )
+    windows = [
+        *_window("r12", end="0", length="12"),
+        *_window("pr12", end="12", length="12"),
+        *_window("fy", end="0", length="fy_required"),
+        *_window("pfy", end="12", length="fy_required"),
+        *_window("pl", end="0", length=plan_length),
+    ]
+    # The plan baseline's own window, the same for every row of a series: running totals at
+    # its last month and at the month before its first (a series' last row holds the totals
+    # of every later month; before its first row there is nothing).
+    at_end = d["least"].format("be", "last_row")
+    before_start = d["least"].format("bs - 1", "last_row")
+    baseline = [
+        f"COALESCE(MAX(CASE WHEN mi = {at_end} THEN c{part} END) OVER whole, 0)"
+        f" - COALESCE(MAX(CASE WHEN mi = {before_start} THEN c{part} END) OVER whole, 0)"
+        f" AS b_{part}"
+        for part in RUNNING
+    ]
+    baseline += [
+        f"MAX(CASE WHEN mi = {at_end} THEN carried END) OVER whole AS b_last",
+        "MAX(CASE WHEN mi = be THEN ev END) OVER whole AS b_one",
+    ]
+    figures_sql = [
+        *_figure("r12", one="FALSE", d=d),
+        *_figure("pr12", one="FALSE", d=d),
+        *_figure("fy", one="fy_required = 1", d=d),
+        *_figure("pfy", one="fy_required = 1", d=d),
+        *_figure("pl", one="be = bs", d=d),
+        *_figure("b", one="be = bs", d=d),
+    ]
+    r12_change, r12_pct, r12_pp = _changes("r12", "pr12")
+    fy_change, fy_pct, fy_pp = _changes("fy", "pfy")
+    plan_change, plan_pct, plan_pp = _changes("pl", "b")
+    has_plan = "bs IS NOT NULL"
     return f"""
 WITH RECURSIVE v AS (
-    SELECT val.measure_id, val.area_id, {month_index} AS mi, val.value, val.numerator,
-           val.denominator, CASE WHEN val.status = 'approved' THEN 1 ELSE 0 END AS ok,
+    SELECT val.measure_id, val.area_id, {month_index} AS mi, {exact.format("val.value")} AS ev,
+           -- A ratio is aggregated from the months with both its parts (figure_for).
+           CASE WHEN m.aggregation = 'ratio' AND val.numerator IS NOT NULL
+                     AND val.denominator IS NOT NULL
+                THEN {exact.format("val.numerator")} END AS en,
+           CASE WHEN m.aggregation = 'ratio' AND val.numerator IS NOT NULL
+                     AND val.denominator IS NOT NULL
+                THEN {exact.format("val.denominator")} END AS ed,
+           CASE WHEN val.status = 'approved' THEN 0 ELSE 1 END AS draft,
            m.aggregation AS agg, m.polarity AS pol, m.unit,
            {baseline_start} AS bs, {baseline_end} AS be
     FROM measures_value val JOIN measures_measure m ON m.id = val.measure_id
@@ -106,14 +269,18 @@ WITH RECURSIVE v AS (
     JOIN measures_plan pl ON pl.id = pr.plan_id
     WHERE val.start = val."end" {approved_only} {measure_filter}
 ),
+-- Each value's change from the value before it in its series: their running total is the
+-- latest value (`carried`), and the running total of their sizes gives the moving ranges
+-- between consecutive values of any window (see `spc_r`).
+steps AS (
+    SELECT v.*,
+        ev - COALESCE(LAG(ev) OVER (PARTITION BY measure_id, area_id ORDER BY mi), 0) AS delta
+    FROM v
+),
 bounds AS (
     SELECT measure_id, area_id, MIN(mi) AS lo, MAX(mi) AS hi, MIN(agg) AS agg,
            MIN(pol) AS pol, MIN(unit) AS unit, MIN(bs) AS bs, MIN(be) AS be
     FROM v GROUP BY measure_id, area_id
-),
--- Breaks in series (spc.segments): a month at which a measure's control limits start afresh.
-breaks AS (
-    SELECT sb.measure_id, {break_index} AS mi FROM {breaks_table} sb
 ),
 months (mi) AS (
     SELECT MIN(lo) FROM bounds
@@ -122,201 +289,123 @@ months (mi) AS (
 ),
 -- Every month from a series' first value to eleven months after its last, so that every
 -- window of up to twelve months holding a value ends on a row: windows ending in a gap, or
--- after the series stops, have their figures (partial, as in figures.figure_for).
+-- after the series stops, have their figures (partial, as in figures.figure_for). A break
+-- in series (spc.segments) marks the month from which control limits start afresh.
 -- Built by grouping rather than joining, so no plan can turn it into a nested loop.
 c AS (
-    SELECT measure_id, area_id, mi, MIN(agg) AS agg, MAX(value) AS value,
-           MAX(numerator) AS numerator, MAX(denominator) AS denominator, MAX(ok) AS ok,
+    SELECT measure_id, area_id, mi, MIN(agg) AS agg, MAX(ev) AS ev, MAX(en) AS en,
+           MAX(ed) AS ed, MAX(delta) AS delta, MAX(draft) AS draft, MAX(brk) AS brk,
            MIN(pol) AS pol, MIN(unit) AS unit, MIN(bs) AS bs, MIN(be) AS be
     FROM (
-        SELECT measure_id, area_id, mi, agg, value, numerator, denominator, ok, pol, unit, bs, be
-        FROM v
+        SELECT measure_id, area_id, mi, agg, ev, en, ed, delta, draft, 0 AS brk, pol, unit,
+               bs, be
+        FROM steps
         UNION ALL
-        SELECT b.measure_id, b.area_id, months.mi, b.agg, NULL, NULL, NULL, NULL, b.pol, b.unit,
-               b.bs, b.be
+        SELECT b.measure_id, b.area_id, months.mi, b.agg, NULL, NULL, NULL, NULL, NULL, 0,
+               b.pol, b.unit, b.bs, b.be
         FROM bounds b JOIN months ON months.mi BETWEEN b.lo AND b.hi + {TRAILING_MONTHS}
+        UNION ALL
+        SELECT b.measure_id, b.area_id, {break_index}, b.agg, NULL, NULL, NULL, NULL, NULL, 1,
+               b.pol, b.unit, b.bs, b.be
+        FROM bounds b JOIN {breaks_table} sb ON sb.measure_id = b.measure_id
+        WHERE {break_index} BETWEEN b.lo AND b.hi + {TRAILING_MONTHS}
     ) AS every_month
     GROUP BY measure_id, area_id, mi
 ),
--- Which segment between breaks in series each month is in: the breaks at or before it.
-cs AS (
-    SELECT c.*,
-        SUM(CASE WHEN br.mi IS NULL THEN 0 ELSE 1 END) OVER (
-            PARTITION BY c.measure_id, c.area_id ORDER BY c.mi
-            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-        ) AS segment
-    FROM c LEFT JOIN breaks br ON br.measure_id = c.measure_id AND br.mi = c.mi
-),
--- The plan's baseline window, one figure per series (the same rules as figures.figure_for).
-base_months AS (
-    SELECT measure_id, area_id, SUM(value) AS b_sum, SUM(numerator) AS b_num,
-           SUM(denominator) AS b_den, COUNT(value) AS b_n,
-           MAX(CASE WHEN value IS NOT NULL THEN mi END) AS b_last
-    FROM c WHERE mi BETWEEN bs AND be
-    GROUP BY measure_id, area_id
-),
-base AS (
-    SELECT bm.measure_id, bm.area_id, bm.b_n,
-        CASE c.agg WHEN 'sum' THEN bm.b_sum
-                   WHEN 'mean' THEN bm.b_sum * 1.0 / NULLIF(bm.b_n, 0)
-                   WHEN 'latest' THEN c.value
-                   WHEN 'ratio' THEN CASE WHEN c.be = c.bs THEN c.value
-                                          ELSE bm.b_num * 100.0 / NULLIF(bm.b_den, 0) END
-                   END AS b_value
-    FROM base_months bm
-    LEFT JOIN c ON c.measure_id = bm.measure_id AND c.area_id = bm.area_id AND c.mi = bm.b_last
-),
+-- Running totals along each series, and which segment between breaks each month is in.
 w AS (
-    SELECT cs.*,
-        SUM(value) OVER r12 AS r12_sum, AVG(value) OVER r12 AS r12_mean,
-        SUM(numerator) OVER r12 AS r12_num, SUM(denominator) OVER r12 AS r12_den,
-        COUNT(value) OVER r12 AS r12_n, COALESCE(MIN(ok) OVER r12, 1) AS r12_ok,
-        SUM(value) OVER fy AS fy_sum, AVG(value) OVER fy AS fy_mean,
-        SUM(numerator) OVER fy AS fy_num, SUM(denominator) OVER fy AS fy_den,
-        COUNT(value) OVER fy AS fy_n, COALESCE(MIN(ok) OVER fy, 1) AS fy_ok,
-        COUNT(value) OVER series AS carry_group,
-        SUM(value) OVER cum AS cum_sum, SUM(numerator) OVER cum AS cum_num,
-        SUM(denominator) OVER cum AS cum_den, COUNT(value) OVER cum AS cum_n,
-        LAG(value) OVER phase AS previous_value,
-        ABS(value - LAG(value) OVER phase) AS moving_range
-    FROM cs
-    WINDOW series AS (PARTITION BY measure_id, area_id ORDER BY mi),
-        phase AS (PARTITION BY measure_id, area_id, segment ORDER BY mi),
-        cum AS (PARTITION BY measure_id, area_id ORDER BY mi
-                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
-        r12 AS (PARTITION BY measure_id, area_id ORDER BY mi
-                RANGE BETWEEN 11 PRECEDING AND CURRENT ROW),
-        fy AS (PARTITION BY measure_id, area_id, (mi - 3) / 12 ORDER BY mi
-               RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    SELECT c.*,
+        SUM(brk) OVER run AS segment,
+        COALESCE(SUM(ev) OVER run, 0) AS cs, COALESCE(SUM(en) OVER run, 0) AS cn,
+        COALESCE(SUM(ed) OVER run, 0) AS cd, COUNT(ev) OVER run AS ck,
+        COUNT(CASE WHEN agg = 'ratio' THEN en ELSE ev END) OVER run AS cu,
+        COALESCE(SUM(draft) OVER run, 0) AS cdraft,
+        SUM(delta) OVER run AS carried,
+        CASE WHEN ev IS NOT NULL THEN SUM(ABS(delta)) OVER run END AS ranges_to_here,
+        MAX(mi) OVER (PARTITION BY measure_id, area_id) AS last_row,
+        (mi - 3) % 12 + 1 AS fy_required
+    FROM c
+    WINDOW run AS (PARTITION BY measure_id, area_id ORDER BY mi
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
-latest AS (
-    -- The latest value in a window is the last value carried forward to its end month:
-    -- the window has one exactly when it has any value at all.
-    SELECT w.*,
-        FIRST_VALUE(value) OVER (PARTITION BY measure_id, area_id, carry_group ORDER BY mi)
-            AS carried
+x AS (
+    SELECT measure_id, area_id, mi, agg, pol, unit, bs, be, ev, draft, fy_required,
+        {", ".join(windows)},
+        {", ".join(baseline)},
+        -- XmR: the values of up to 24 months before each month, back to the latest break
+        -- (spc.month_checks): how many, their sum, and the total of the moving ranges
+        -- between consecutive values among them. `ranges_to_here` only grows, so that total
+        -- is its greatest minus its least over the window's values: the range from a value
+        -- before the window to its first is not the window's.
+        COUNT(ev) OVER history AS spc_n, SUM(ev) OVER history AS spc_s,
+        MAX(ranges_to_here) OVER history - MIN(ranges_to_here) OVER history AS spc_r,
+        -- A value's side of its own mean, value × n against the sum of the n: 0 on it.
+        CASE WHEN COUNT(ev) OVER history >= {MIN_POINTS} THEN
+            {_sign("ev * COUNT(ev) OVER history - SUM(ev) OVER history")} END AS side,
+        {_sign("ev - LAG(ev) OVER segment_order")} AS step,
+        segment
     FROM w
+    WINDOW back AS (PARTITION BY measure_id, area_id ORDER BY mi),
+        whole AS (PARTITION BY measure_id, area_id),
+        segment_order AS (PARTITION BY measure_id, area_id, segment ORDER BY mi),
+        history AS (PARTITION BY measure_id, area_id, segment ORDER BY mi
+                    ROWS BETWEEN {HISTORY_MONTHS} PRECEDING AND 1 PRECEDING)
 ),
-f AS (
-    SELECT measure_id, area_id, mi, value, ok, previous_value, agg, pol, unit, bs, be, carried,
-        segment, cum_sum, cum_num, cum_den, cum_n,
-        CASE agg WHEN 'sum' THEN r12_sum WHEN 'mean' THEN r12_mean
-                 WHEN 'latest' THEN CASE WHEN r12_n > 0 THEN carried END
-                 WHEN 'ratio' THEN r12_num * 100.0 / NULLIF(r12_den, 0) END AS r12,
-        r12_num, r12_den, r12_n, r12_ok,
-        -- April's year to date is one month: its stored value, as figures.figure_for does.
-        CASE agg WHEN 'sum' THEN fy_sum WHEN 'mean' THEN fy_mean
-                 WHEN 'latest' THEN CASE WHEN fy_n > 0 THEN carried END
-                 WHEN 'ratio' THEN CASE WHEN mi % 12 = 3 THEN value
-                                        ELSE fy_num * 100.0 / NULLIF(fy_den, 0) END
-                 END AS fy,
-        fy_n, fy_ok, mi - ((mi - 3) / 12) * 12 - 2 AS fy_required,
-        -- In floating point: limits are a guide, and numeric sliding averages can degrade to
-        -- re-aggregating the frame for every row.
-        AVG(CAST(value AS double precision)) OVER history AS spc_mean,
-        AVG(CAST(moving_range AS double precision)) OVER history AS spc_mean_range,
-        COUNT(value) OVER history AS spc_n
-    FROM latest
-    WINDOW history AS (PARTITION BY measure_id, area_id, segment ORDER BY mi
-                       ROWS BETWEEN {HISTORY_MONTHS} PRECEDING AND 1 PRECEDING)
-),
--- Limits from enough history only, held within what the figure can take (spc.unit_bounds):
--- never below zero, a percentage never over 100.
-l AS (
-    SELECT f.*,
-        CASE WHEN {enough} THEN spc_mean END AS spc_centre,
-        CASE WHEN {enough} THEN {lower} END AS spc_lower,
-        CASE WHEN {enough} THEN
-            CASE WHEN unit = 'percent' THEN {capped_upper} ELSE {upper} END
-        END AS spc_upper
-    FROM f
-),
-sides AS (
-    SELECT l.*,
-        {sign_vs_centre.replace("s.", "l.")} AS side,
-        {step.replace("s.", "l.")} AS trend_step
-    FROM l
-),
-islands AS (
-    SELECT sides.*,
-        ROW_NUMBER() OVER (PARTITION BY measure_id, area_id, segment ORDER BY mi)
-          - ROW_NUMBER() OVER (PARTITION BY measure_id, area_id, segment, side ORDER BY mi)
-          AS side_group,
-        ROW_NUMBER() OVER (PARTITION BY measure_id, area_id, segment ORDER BY mi)
-          - ROW_NUMBER() OVER (PARTITION BY measure_id, area_id, segment, trend_step ORDER BY mi)
-          AS trend_group
-    FROM sides
-),
--- Runs and trends restart at a break in series: islands never cross segments.
-s AS (
-    SELECT islands.*,
-        COUNT(*) OVER (PARTITION BY measure_id, area_id, segment, side, side_group)
-          AS run_length,
-        COUNT(*) OVER (PARTITION BY measure_id, area_id, segment, trend_step, trend_group)
-          AS trend_length
-    FROM islands
+y AS (
+    SELECT measure_id, area_id, mi, agg, pol, unit, bs, be, ev, draft, fy_required, segment,
+        r12_draft, fy_draft, r12_n, r12_d, r12_u,
+        {", ".join(figures_sql)},
+        CASE WHEN spc_n >= {MIN_POINTS} THEN {d["real"].format("spc_s")} / spc_n END
+            AS spc_centre,
+        CASE WHEN spc_n < {MIN_POINTS} THEN NULL
+             WHEN {lower_value} < {least_value} THEN {least_value} ELSE {lower_value} END
+            AS spc_lower,
+        CASE WHEN spc_n < {MIN_POINTS} THEN NULL
+             WHEN {upper_value} > {greatest_value} THEN {greatest_value} ELSE {upper_value} END
+            AS spc_upper,
+        -- Beyond the limits held within the figure's bounds: beyond the bound or the limit.
+        CASE WHEN spc_n >= {MIN_POINTS} AND (
+                 ev < {least} OR ev > {greatest}
+                 OR {scaled} < {lower_at} OR {scaled} > {upper_at}
+             ) THEN 1 ELSE 0 END AS beyond,
+        -- The last month of 7 in a row on one side of their means, of 5 steps one way.
+        CASE WHEN SUM(CASE WHEN side = 1 THEN 1 ELSE 0 END) OVER run_back = {RUN_LENGTH}
+             THEN 1 ELSE 0 END AS above_ends,
+        CASE WHEN SUM(CASE WHEN side = -1 THEN 1 ELSE 0 END) OVER run_back = {RUN_LENGTH}
+             THEN 1 ELSE 0 END AS below_ends,
+        CASE WHEN SUM(CASE WHEN step = 1 THEN 1 ELSE 0 END) OVER trend_back = {TREND_LENGTH - 1}
+             THEN 1 ELSE 0 END AS rise_ends,
+        CASE WHEN SUM(CASE WHEN step = -1 THEN 1 ELSE 0 END) OVER trend_back = {TREND_LENGTH - 1}
+             THEN 1 ELSE 0 END AS fall_ends
+    FROM x
+    WINDOW run_back AS (PARTITION BY measure_id, area_id, segment ORDER BY mi
+                        ROWS BETWEEN {RUN_LENGTH - 1} PRECEDING AND CURRENT ROW),
+        trend_back AS (PARTITION BY measure_id, area_id, segment ORDER BY mi
+                       ROWS BETWEEN {TREND_LENGTH - 2} PRECEDING AND CURRENT ROW)
 )
-SELECT s.measure_id, s.area_id, '{scope}', {d["month_date"].format("s.mi")}, s.mi, s.value,
-    s.r12, s.r12_num, s.r12_den, s.r12_n, s.p_r12, s.p_r12_n, s.r12 - s.p_r12,
-    (s.r12 - s.p_r12) * 100.0 / NULLIF(s.p_r12, 0),
-    s.fy, s.fy_n, s.fy_required, s.p_fy, s.p_fy_n, s.fy - s.p_fy,
-    (s.fy - s.p_fy) * 100.0 / NULLIF(s.p_fy, 0),
-    CASE WHEN s.value IS NOT NULL THEN s.ok = 1 END, (s.r12_ok = 1 AND s.fy_ok = 1),
-    s.spc_centre, s.spc_lower, s.spc_upper,
+SELECT measure_id, area_id, '{scope}', {d["month_date"].format("mi")}, mi, {real.format("ev")},
+    r12_value, CASE WHEN agg = 'ratio' AND r12_u > 0 THEN {real.format("r12_n")} END,
+    CASE WHEN agg = 'ratio' AND r12_u > 0 THEN {real.format("r12_d")} END, r12_months,
+    pr12_value, pr12_months, {r12_change}, {r12_pct},
+    fy_value, fy_months, fy_required, pfy_value, pfy_months, {fy_change}, {fy_pct},
+    CASE WHEN ev IS NOT NULL THEN draft = 0 END, (r12_draft = 0 AND fy_draft = 0),
+    spc_centre, spc_lower, spc_upper,
+    -- A month is in a run (a trend) when a run of 7 (a trend of 6 months) ends within the
+    -- next 6 (5) months of its segment, itself included: every month of it is marked.
     rtrim({signals}, ','),
-    {_points("s.r12 - s.p_r12")}, {_direction("s.r12 - s.p_r12")},
-    {_points("s.fy - s.p_fy")}, {_direction("s.fy - s.p_fy")},
-    b.b_value, CASE WHEN s.bs IS NOT NULL THEN COALESCE(b.b_n, 0) END,
-    s.plan_value, s.plan_n, s.plan_value - b.b_value,
-    (s.plan_value - b.b_value) * 100.0 / NULLIF(b.b_value, 0),
-    {_points("s.plan_value - b.b_value")}, {_direction("s.plan_value - b.b_value")},
+    {r12_pp}, {_direction("r12", "pr12")}, {fy_pp}, {_direction("fy", "pfy")},
+    CASE WHEN {has_plan} THEN b_value END, CASE WHEN {has_plan} THEN b_months END,
+    CASE WHEN {has_plan} THEN pl_value END, CASE WHEN {has_plan} THEN pl_months END,
+    CASE WHEN {has_plan} THEN {plan_change} END, CASE WHEN {has_plan} THEN {plan_pct} END,
+    CASE WHEN {has_plan} THEN {plan_pp} END,
+    CASE WHEN {has_plan} THEN {_direction("pl", "b")} END,
     {{now}}
-FROM (
-    -- The window of the plan baseline's length ending with each month, from running totals.
-    SELECT t.*,
-        CASE WHEN t.bs IS NOT NULL THEN t.cum_n - COALESCE(t.q_n, 0) END AS plan_n,
-        CASE WHEN t.bs IS NOT NULL AND t.cum_n - COALESCE(t.q_n, 0) > 0 THEN
-            CASE t.agg
-                WHEN 'sum' THEN t.cum_sum - COALESCE(t.q_sum, 0)
-                WHEN 'mean' THEN (t.cum_sum - COALESCE(t.q_sum, 0)) * 1.0
-                                 / (t.cum_n - COALESCE(t.q_n, 0))
-                WHEN 'latest' THEN t.carried
-                WHEN 'ratio' THEN CASE WHEN t.be = t.bs THEN t.value
-                    ELSE (t.cum_num - COALESCE(t.q_num, 0)) * 100.0
-                         / NULLIF(t.cum_den - COALESCE(t.q_den, 0), 0) END
-            END
-        END AS plan_value
-    FROM (
-        -- Every month of a series has a row, so the row n before is the month n before:
-        -- a year earlier, and the plan baseline's length earlier, without a self-join.
-        SELECT s.*,
-            LAG(s.r12, 12) OVER back AS p_r12, LAG(s.r12_n, 12) OVER back AS p_r12_n,
-            LAG(s.fy, 12) OVER back AS p_fy, LAG(s.fy_n, 12) OVER back AS p_fy_n,
-            LAG(s.cum_sum, {plan_length}) OVER back AS q_sum,
-            LAG(s.cum_num, {plan_length}) OVER back AS q_num,
-            LAG(s.cum_den, {plan_length}) OVER back AS q_den,
-            LAG(s.cum_n, {plan_length}) OVER back AS q_n
-        FROM s
-        WINDOW back AS (PARTITION BY s.measure_id, s.area_id ORDER BY s.mi)
-    ) t
-) s
-LEFT JOIN base b ON b.measure_id = s.measure_id AND b.area_id = s.area_id
+FROM y
+WINDOW ahead_run AS (PARTITION BY measure_id, area_id, segment ORDER BY mi
+                     ROWS BETWEEN CURRENT ROW AND {RUN_LENGTH - 1} FOLLOWING),
+    ahead_trend AS (PARTITION BY measure_id, area_id, segment ORDER BY mi
+                    ROWS BETWEEN CURRENT ROW AND {TREND_LENGTH - 1} FOLLOWING)
 """.replace("%", "%%").replace("{now}", "%s")
-
-
-def _points(change: str) -> str:
-    """SQL for a change in percentage points: the change itself, for percent measures."""
-    return f"CASE WHEN s.unit = 'percent' THEN {change} END"
-
-
-def _direction(change: str) -> str:
-    """SQL for `figures.direction` of a change, by the measure's polarity (`s.pol`)."""
-    return (
-        f"CASE WHEN {change} IS NULL THEN NULL WHEN {change} = 0 THEN 'no_change' "
-        f"WHEN s.pol = 'neutral' THEN CASE WHEN {change} > 0 THEN 'up' ELSE 'down' END "
-        f"WHEN (s.pol = 'lower_is_better') = ({change} < 0) THEN 'improving' "
-        "ELSE 'worsening' END"
-    )
 
 
 def _measure_filter(measure_ids: list[int] | None) -> str:
@@ -327,6 +416,47 @@ def _measure_filter(measure_ids: list[int] | None) -> str:
 
 
 KEY = ("measure_id", "area_id", "scope", "month_index")
+STAGING = "fresh_derived"
+
+
+def merge_sql(measure_ids: list[int] | None) -> str:
+    """Return the PostgreSQL statement that merges the staged figures into the table.
+
+    The difference is found by one full join of the staged rows with the table's rows of the
+    measures: rows only in the table are deleted, rows whose figures differ are updated and
+    rows only staged are inserted, each written by its primary key. A full join cannot be
+    run as a nested loop, and the statement never reads the table it inserts into, so no
+    plan re-reads a table growing under it, whatever its statistics say.
+    """
+    table = DerivedFigure._meta.db_table
+    columns = [c.strip() for c in COLUMNS.split(",")]
+    figures = [c for c in columns if c not in (*KEY, "computed_at")]
+    only = (
+        ""
+        if measure_ids is None
+        else f"WHERE measure_id IN ({','.join(str(int(i)) for i in measure_ids) or 'NULL'})"
+    )
+    same_row = " AND ".join(f"f.{k} = t.{k}" for k in KEY)
+    changed = (
+        f"({', '.join(f't.{c}' for c in figures)}) IS DISTINCT FROM "
+        f"({', '.join(f'f.{c}' for c in figures)})"
+    )
+    return f"""
+WITH diff AS MATERIALIZED (
+    SELECT t.id AS target_id, f.measure_id IS NULL AS gone, {", ".join(f"f.{c}" for c in columns)}
+    FROM {STAGING} f
+    FULL JOIN (SELECT * FROM {table} {only}) t ON {same_row}
+    WHERE t.id IS NULL OR f.measure_id IS NULL OR {changed}
+),
+deleted AS (
+    DELETE FROM {table} WHERE id IN (SELECT target_id FROM diff WHERE gone)
+),
+updated AS (
+    UPDATE {table} SET {", ".join(f"{c} = diff.{c}" for c in (*figures, "computed_at"))}
+    FROM diff WHERE {table}.id = diff.target_id AND NOT diff.gone
+)
+INSERT INTO {table} ({COLUMNS}) SELECT {COLUMNS} FROM diff WHERE target_id IS NULL
+"""
 
 
 def recompute(measure_ids: Iterable[int] | None = None) -> int:
@@ -345,28 +475,13 @@ def recompute(measure_ids: Iterable[int] | None = None) -> int:
     now = timezone.now()
     table = DerivedFigure._meta.db_table
     postgres = connection.vendor == "postgresql"
-    columns = [c.strip() for c in COLUMNS.split(",")]
-    figures = [c for c in columns if c not in (*KEY, "computed_at")]
-    same_row = " AND ".join(f"f.{k} = {table}.{k}" for k in KEY)
-    if postgres:
-        changed = (
-            f"({', '.join(f'{table}.{c}' for c in figures)}) IS DISTINCT FROM "
-            f"({', '.join(f'f.{c}' for c in figures)})"
-        )
-    else:
-        changed = " OR ".join(f"{table}.{c} IS NOT f.{c}" for c in figures)
-    only = (
-        "" if ids is None else f"AND {table}.measure_id IN ({','.join(map(str, ids)) or 'NULL'})"
-    )
     computed = 0
     with transaction.atomic(), connection.cursor() as cursor:
         if postgres:
             # Serialise recomputes of overlapping measures: concurrent merges of the same
             # rows would otherwise both insert them, violating the unique constraint.
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('pcp-recompute'))")
-        cursor.execute(
-            f"CREATE TEMP TABLE fresh_derived AS SELECT {COLUMNS} FROM {table} WHERE 1 = 0"
-        )
+        cursor.execute(f"CREATE TEMP TABLE {STAGING} AS SELECT {COLUMNS} FROM {table} WHERE 1 = 0")
         selects = [
             derived_select_sql(scope=scope, measure_filter=_measure_filter(ids))
             for scope in DerivedFigure.Scope.values
@@ -379,32 +494,59 @@ def recompute(measure_ids: Iterable[int] | None = None) -> int:
             else [(sql, 1) for sql in selects]
         )
         for sql, parameters in statements:
-            cursor.execute(f"INSERT INTO fresh_derived ({COLUMNS}) {sql}", [now] * parameters)
+            cursor.execute(f"INSERT INTO {STAGING} ({COLUMNS}) {sql}", [now] * parameters)
             computed += max(cursor.rowcount, 0)
         if postgres:
-            # Statistics for the merge's joins: without them the planner guesses this table
-            # holds a handful of rows and may look each row up one at a time.
-            cursor.execute("ANALYZE fresh_derived")
+            _merge_postgresql(cursor, ids)
         else:
-            # SQLite joins by nested loops: give it the key to look rows up by.
-            cursor.execute(f"CREATE INDEX fresh_derived_key ON fresh_derived ({', '.join(KEY)})")
-        cursor.execute(
-            f"DELETE FROM {table} WHERE TRUE {only} AND NOT EXISTS "
-            f"(SELECT 1 FROM fresh_derived f WHERE {same_row})"
-        )
-        cursor.execute(
-            f"UPDATE {table} SET "
-            + ", ".join(f"{c} = f.{c}" for c in (*figures, "computed_at"))
-            + f" FROM fresh_derived f WHERE {same_row} AND ({changed})"
-        )
-        cursor.execute(
-            f"INSERT INTO {table} ({COLUMNS}) SELECT {COLUMNS} FROM fresh_derived f "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {same_row})"
-        )
+            _merge_sqlite(cursor, ids)
         # Dropped now, not at commit: a recompute inside a longer transaction (a test, an
         # in-process task) may be followed by another. On an error the rollback removes it.
-        cursor.execute("DROP TABLE fresh_derived")
+        cursor.execute(f"DROP TABLE {STAGING}")
     return computed
 
 
-__all__ = ["derived_select_sql", "recompute"]
+def _merge_postgresql(cursor, ids: list[int] | None) -> None:
+    # Statistics for the staged rows (the planner would otherwise guess from its pages), and
+    # no nested loop for the merge: with statistics saying the table is empty (analysed
+    # right after `migrate`, or after a wipe), a nested loop looks cheapest and would scan
+    # the whole table once per row. The full join never is one; forbidding them keeps the
+    # deletes' and updates' joins by primary key hashed or merged too. The setting is
+    # local to the transaction and put back afterwards, for whatever the caller runs next.
+    cursor.execute(f"ANALYZE {STAGING}")
+    cursor.execute(
+        "SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true)"
+    )
+    (nestloop, _) = cursor.fetchone()
+    cursor.execute(merge_sql(ids))
+    cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [nestloop])
+
+
+def _merge_sqlite(cursor, ids: list[int] | None) -> None:
+    table = DerivedFigure._meta.db_table
+    columns = [c.strip() for c in COLUMNS.split(",")]
+    figures = [c for c in columns if c not in (*KEY, "computed_at")]
+    same_row = " AND ".join(f"f.{k} = {table}.{k}" for k in KEY)
+    changed = " OR ".join(f"{table}.{c} IS NOT f.{c}" for c in figures)
+    only = (
+        "" if ids is None else f"AND {table}.measure_id IN ({','.join(map(str, ids)) or 'NULL'})"
+    )
+    # SQLite joins by nested loops: give it the key to look staged rows up by (the table's
+    # own rows are looked up by its unique index).
+    cursor.execute(f"CREATE INDEX {STAGING}_key ON {STAGING} ({', '.join(KEY)})")
+    cursor.execute(
+        f"DELETE FROM {table} WHERE TRUE {only} AND NOT EXISTS "
+        f"(SELECT 1 FROM {STAGING} f WHERE {same_row})"
+    )
+    cursor.execute(
+        f"UPDATE {table} SET "
+        + ", ".join(f"{c} = f.{c}" for c in (*figures, "computed_at"))
+        + f" FROM {STAGING} f WHERE {same_row} AND ({changed})"
+    )
+    cursor.execute(
+        f"INSERT INTO {table} ({COLUMNS}) SELECT {COLUMNS} FROM {STAGING} f "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {same_row})"
+    )
+
+
+__all__ = ["derived_select_sql", "merge_sql", "recompute"]
