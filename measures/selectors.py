@@ -698,6 +698,75 @@ class SeriesBook:
         self.rows = rows
         self._series: dict[tuple[int, int], MonthlySeries] = {}
         self._raw: dict[tuple[int, int], MeasureSeries] = {}
+        self._gaps: dict[tuple[int, int], list[tuple[Period, str]]] = {}
+        self._gaps_read: set[tuple[int, int]] = set()
+        self._breaks: dict[int, list[SeriesBreak]] = {}
+        self._released: dict[tuple[int, int], dict[Month, Month]] = {}
+
+    def prepare(self, measures: Iterable[Measure], areas: Iterable[Area]) -> None:
+        """Read, in a few set-based queries, everything a report of these measures asks of
+        the book: their series, their figures marked not available, their breaks in series
+        and when the first area's released figures were published. A page then costs the
+        same queries whatever its number of sections."""
+        measures, areas = list(measures), list(areas)
+        self.fetch(measures, areas)
+        self.unavailable(measures, areas)
+        self.breaks(measures)
+        self.released(measures, areas[0])
+
+    def unavailable(
+        self, measures: Iterable[Measure], areas: Iterable[Area]
+    ) -> dict[tuple[int, int], list[tuple[Period, str]]]:
+        """Return `unavailable_figures` for the reader, reading only pairs not yet read."""
+        pairs = {(m.pk, a.pk): (m, a) for m in measures for a in areas}
+        missing = [pair for pair in pairs if pair not in self._gaps_read]
+        if missing:
+            found = unavailable_figures(
+                reader=self.reader,
+                measures={pairs[p][0] for p in missing},
+                areas={pairs[p][1] for p in missing},
+            )
+            for pair in missing:
+                self._gaps[pair] = found.get(pair, [])
+            self._gaps_read.update(missing)
+        return {pair: self._gaps[pair] for pair in pairs if self._gaps[pair]}
+
+    def stored(
+        self, measures: Iterable[Measure], areas: Iterable[Area]
+    ) -> dict[tuple[int, int], MeasureSeries]:
+        """Return the series read from their stored values (`series_for`: what a period's
+        figure is worked out from, numerators included), reading only pairs not yet read."""
+        measures, areas = list(measures), list(areas)
+        missing = {m for m in measures for a in areas if (m.pk, a.pk) not in self._raw}
+        if missing:
+            self._raw.update(series_for(measures=missing, areas=areas, reader=self.reader))
+        return {(m.pk, a.pk): self._raw[(m.pk, a.pk)] for m in measures for a in areas}
+
+    def released(self, measures: Iterable[Measure], area: Area) -> dict[tuple[int, Month], Month]:
+        """Return `release_months` for the reader, reading only measures not yet read."""
+        measures = list(measures)
+        missing = [m for m in measures if (m.pk, area.pk) not in self._released]
+        if missing:
+            found = release_months(reader=self.reader, measures=missing, area=area)
+            for measure in missing:
+                self._released[(measure.pk, area.pk)] = {}
+            for (measure_id, end), published in found.items():
+                self._released[(measure_id, area.pk)][end] = published
+        return {
+            (m.pk, end): published
+            for m in measures
+            for end, published in self._released[(m.pk, area.pk)].items()
+        }
+
+    def breaks(self, measures: Iterable[Measure]) -> dict[int, list[SeriesBreak]]:
+        """Return `series_breaks` of the measures, reading only measures not yet read."""
+        measures = list(measures)
+        missing = [m for m in measures if m.pk not in self._breaks]
+        if missing:
+            found = series_breaks(missing)
+            for measure in missing:
+                self._breaks[measure.pk] = found.get(measure.pk, [])
+        return {m.pk: self._breaks[m.pk] for m in measures if self._breaks[m.pk]}
 
     def scope(self, measure: Measure) -> str:
         if self.reader.sees_unapproved(measure):

@@ -23,9 +23,7 @@ from measures.selectors import (
     MonthlySeries,
     SeriesBook,
     comparison_significance,
-    release_months,
     standard_comparisons,
-    unavailable_figures,
 )
 from reports import selectors
 
@@ -138,7 +136,7 @@ class Gaps:
     """The figures marked not available that a table's windows include, as footnotes."""
 
     def __init__(self, book: SeriesBook, measures: Iterable[Measure], areas: Iterable[Area]):
-        self._found = unavailable_figures(reader=book.reader, measures=measures, areas=areas)
+        self._found = book.unavailable(measures, areas)
 
     def notes(self, measure: Measure, area: Area, *windows: Period) -> list[str]:
         return [
@@ -492,7 +490,7 @@ def national_comparison(
     measures = list(measures)
     areas = [area] + ([national] if national and national != area else [])
     series = book.fetch(measures, areas)
-    released = release_months(reader=book.reader, measures=measures, area=area)
+    released = book.released(measures, area)
     gaps = Gaps(book, measures, [area])
     rolling = Period.rolling_twelve(month)
     data = TableData(rows=[], key="national-comparison", title="Comparison with national")

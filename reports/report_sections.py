@@ -9,7 +9,7 @@ from measures.arithmetic.periods import Month, Period
 from measures.models import Area, Headline, Measure
 from measures.selectors import SeriesBook, headlines_for
 from reports import selectors
-from reports.charts.series_charts import cite_sources, section_charts
+from reports.charts.series_charts import cite_sources, declared_reads, section_charts
 from reports.figure_tables import (
     TableData,
     in_group,
@@ -64,14 +64,17 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
     layout = selectors.report_layout(plan)
     measures = selectors.plan_measures(plan)
     national = area.national()
-    book.fetch(measures, [area] + ([national] if national and national != area else []))
+    # Series, not-available figures, releases and breaks of every measure in one go: the
+    # sections' tables and charts then read nothing per section.
+    book.prepare(measures, [area] + ([national] if national and national != area else []))
     quarter = Period.range(month.shift(-2), month)
     headline_qs = headlines_for(reader=reader, plan=plan, quarter=quarter)
     headlines: dict[int, list[Headline]] = {}
     for headline in headline_qs.select_related("department").order_by("department__name"):
         headlines.setdefault(headline.priority_id, []).append(headline)
     with_targets = selectors.measures_with_baselines(measures)
-    breaks = selectors.series_breaks(measures)
+    breaks = book.breaks(measures)
+    declared_reads(layout, area=area, book=book)
     sections = []
     kwargs: dict[str, Any] = {"area": area, "month": month, "book": book}
     for placed in layout:
