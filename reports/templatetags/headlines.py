@@ -8,7 +8,9 @@ Any other line is a paragraph. Bullets make one list until a heading or a paragr
 between them; blank lines do not end it.
 
 A heading that names a table group ("## Adult Rape", `Measure.table_group`) takes that
-group's tables into the headlines, after its first paragraph or bullet (`place_tables`).
+group's tables into the headlines, after its first paragraph or bullet; a heading that names
+a chart ("## Outcomes – Priority Crimes", the chart's title) takes the chart straight under it
+(`place_tables`, `place_figures`).
 """
 
 from __future__ import annotations
@@ -93,6 +95,9 @@ class HeadlinePart:
     before: SafeString
     tables: list[Any] = field(default_factory=list)
     after: SafeString = field(default_factory=lambda: mark_safe(""))
+    # A part whose heading names a chart: the heading, then the chart, then `before`.
+    heading: SafeString = field(default_factory=lambda: mark_safe(""))
+    charts: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -108,6 +113,7 @@ class TablePlacement:
 
     headlines: list[PlacedHeadline]
     tables: list[Any]
+    charts: list[Any] = field(default_factory=list)
 
 
 def _words(text: str) -> str:
@@ -148,33 +154,69 @@ def _safe(pieces: list[str]) -> SafeString:
 
 @register.filter
 def place_tables(headlines: list, tables: list) -> TablePlacement:
+    """Return the section's headlines with each grouped table placed (`place_figures`
+    without charts)."""
+    return place_figures(headlines, tables, [])
+
+
+@register.simple_tag
+def place_figures(headlines: list, tables: list, charts: list) -> TablePlacement:
     """Return the section's headlines with each grouped table (`FigureTable.group`) placed
     in the part of the first Key Headlines heading that names its group ("## Adult Rape"
     and "Rolling 12 month comparisons for Lancashire – Adult Rape"): after the heading's
-    first paragraph or bullet, or straight under the heading when nothing follows it.
+    first paragraph or bullet, or straight under the heading when nothing follows it; and
+    each chart straight under the first heading that names it (the chart's title, or its
+    title before " – ": "## Outcomes – Priority Crimes").
 
-    A heading that names no group, and a table whose group no heading names, keep the
-    places they have without groups: the heading in its text, the table with the section's
-    tables.
+    A heading that names nothing, and a table or chart no heading names, keep the places
+    they have without headings: the heading in its text, the table with the section's
+    tables, the chart with its charts.
     """
     by_group: dict[str, list] = {}
     for table in tables:
         if getattr(table, "group", ""):
             by_group.setdefault(_words(table.group), []).append(table)
+    by_title: dict[str, list] = {}
+    for chart in charts:
+        for name in _chart_names(chart.title):
+            by_title.setdefault(name, []).append(chart)
     placed: list = []
     result = []
     for headline in headlines:
         parts = []
         for heading, blocks in _by_heading(headline_blocks(headline.text)):
             opening = [heading.html] if heading else []
-            named = by_group.pop(_words(heading.heading), []) if heading else []
+            words = _words(heading.heading) if heading else ""
+            named = by_group.pop(words, []) if heading else []
+            drawn = [c for c in by_title.pop(words, []) if c not in placed] if heading else []
+            placed += drawn
+            if drawn:
+                opening, top = [], _safe(opening)
+            else:
+                top = mark_safe("")
             if not named:
-                parts.append(HeadlinePart(_safe(opening + [b.as_html() for b in blocks])))
+                whole = _safe(opening + [b.as_html() for b in blocks])
+                parts.append(HeadlinePart(whole, heading=top, charts=drawn))
                 continue
             placed += named
             first, rest = _first_paragraph(blocks)
-            parts.append(HeadlinePart(_safe(opening + first), named, _safe(rest)))
+            parts.append(
+                HeadlinePart(_safe(opening + first), named, _safe(rest), heading=top, charts=drawn)
+            )
         result.append(PlacedHeadline(headline, parts))
     return TablePlacement(
-        headlines=result, tables=[table for table in tables if table not in placed]
+        headlines=result,
+        tables=[table for table in tables if table not in placed],
+        charts=[chart for chart in charts if chart not in placed],
     )
+
+
+EN_DASH = "\u2013"
+
+
+def _chart_names(title: str) -> list[str]:
+    """Return what a heading may call a chart: its title, and its title before " – "."""
+    names = [_words(title)]
+    if f" {EN_DASH} " in title:
+        names.append(_words(title.rsplit(f" {EN_DASH} ", 1)[0]))
+    return names

@@ -7,7 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from reports.headlines.checks import _sentences
-from reports.templatetags.headlines import headline_html, place_tables
+from reports.templatetags.headlines import headline_html, place_figures, place_tables
 
 CJS = """## All Crime
 
@@ -131,3 +131,27 @@ def test_placed_markup_is_escaped_like_any_other_headline_text():
     assert _read(placed) == [
         '<h4 class="headline-heading">A &amp; B</h4><p>&lt;b&gt;x&lt;/b&gt;</p>[A & B]'
     ]
+
+
+def test_a_heading_naming_a_chart_takes_it_straight_under_it():
+    """As the seed prints "Outcomes – Priority Crimes": heading, chart, then the words."""
+    outcomes = SimpleNamespace(title="Outcomes – Priority Crimes")
+    flow = SimpleNamespace(title="101 Call Flow Performance – October to December 2022")
+    other = SimpleNamespace(title="ASB incidents")
+    text = (
+        "- Crime is down.\n## Outcomes – Priority Crimes\n- Outcomes hit 13.64%.\n"
+        "## 101 Call Flow Performance\n- Better."
+    )
+
+    placed = place_figures([SimpleNamespace(text=text)], [], [outcomes, flow, other])
+
+    parts = placed.headlines[0].parts
+    assert [str(p.heading) for p in parts] == [
+        "",
+        '<h4 class="headline-heading">Outcomes – Priority Crimes</h4>',
+        # Named by its title before " – <the quarter's months>".
+        '<h4 class="headline-heading">101 Call Flow Performance</h4>',
+    ]
+    assert [p.charts for p in parts] == [[], [outcomes], [flow]]
+    assert str(parts[1].before) == "<ul><li>Outcomes hit 13.64%.</li></ul>"
+    assert placed.charts == [other], "a chart no heading names stays with the section's charts"

@@ -303,3 +303,15 @@ def test_the_published_pdf_prints_each_seed_chart_s_title_and_source(client, adm
     text = " ".join(" ".join(page.split()) for page in pages)
     for _, title, source in SEED_CHARTS:
         assert f"{title} Source: {source}" in text, title
+
+
+def test_the_outcomes_chart_sits_under_its_key_headlines_heading_as_in_the_seed(db, seed_sections):
+    """The seed: "Outcomes – Priority Crimes", the chart, then "Force data shows that
+    December's All Crime outcomes hit … 13.64%"."""
+    html = seed_sections["recorded-crime"]
+    heading = html.index("Outcomes – Priority Crimes</h4>")
+    chart = html.index("<figcaption>Outcomes – Priority Crimes", heading)
+    words = html.index("Force data shows that December", heading)
+    assert heading < chart, "the chart follows its heading"
+    assert chart < words, "the chart comes before the words under the heading"
+    assert html.count("<figcaption>Outcomes – Priority Crimes") == 1, "drawn once"
