@@ -431,11 +431,11 @@ def merge_sql(measure_ids: list[int] | None) -> str:
     table = DerivedFigure._meta.db_table
     columns = [c.strip() for c in COLUMNS.split(",")]
     figures = [c for c in columns if c not in (*KEY, "computed_at")]
-    only = (
-        ""
-        if measure_ids is None
-        else f"WHERE measure_id IN ({','.join(str(int(i)) for i in measure_ids) or 'NULL'})"
-    )
+    # The measures' rows only, on every side: a recompute of one measure reads that
+    # measure's rows through the table's unique index (measure first), not the whole table.
+    ids = None if measure_ids is None else ",".join(str(int(i)) for i in measure_ids) or "NULL"
+    only = "" if ids is None else f"WHERE measure_id IN ({ids})"
+    theirs = "" if ids is None else f"{table}.measure_id IN ({ids}) AND"
     same_row = " AND ".join(f"f.{k} = t.{k}" for k in KEY)
     changed = (
         f"({', '.join(f't.{c}' for c in figures)}) IS DISTINCT FROM "
@@ -449,11 +449,11 @@ WITH diff AS MATERIALIZED (
     WHERE t.id IS NULL OR f.measure_id IS NULL OR {changed}
 ),
 deleted AS (
-    DELETE FROM {table} WHERE id IN (SELECT target_id FROM diff WHERE gone)
+    DELETE FROM {table} WHERE {theirs} id IN (SELECT target_id FROM diff WHERE gone)
 ),
 updated AS (
     UPDATE {table} SET {", ".join(f"{c} = diff.{c}" for c in (*figures, "computed_at"))}
-    FROM diff WHERE {table}.id = diff.target_id AND NOT diff.gone
+    FROM diff WHERE {theirs} {table}.id = diff.target_id AND NOT diff.gone
 )
 INSERT INTO {table} ({COLUMNS}) SELECT {COLUMNS} FROM diff WHERE target_id IS NULL
 """
