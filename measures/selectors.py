@@ -616,6 +616,7 @@ class Anchored:
     lookback: int
     offsets: tuple[int, ...] = (0,)
     months: tuple[int, ...] = ()
+    sparse = True  # only the rows at windows' ends: see `DerivedSeries.is_provisional`
 
     def read(self, scopes: dict[str, list[int]], area_ids: list[int]) -> list[dict]:
         """Return the rows, as `DERIVED_FIELDS` dicts in month order, in one query.
@@ -682,6 +683,85 @@ class Anchored:
         ]
 
 
+@dataclass(frozen=True)
+class Stretch:
+    """The materialised rows of every month from `first` to `last` (indexes), for a page
+    that asks each series about several windows and charts its recent months (the report).
+
+    A series whose latest value on or before `month` lies less than `reach` months after
+    `first` is read from `reach` months before that value instead, so that what is worked
+    back from its latest value (an XmR chart's months) is the same as from every month;
+    with any `reach`, a series' latest value on or before `month` is always read.
+    `areas` gives some areas months of their own: (area id, first, last, reach).
+    About any window within its rows a series answers as if all its months were read.
+    """
+
+    month: Month
+    first: int
+    last: int
+    reach: int = 0
+    areas: tuple[tuple[int, int, int, int], ...] = ()
+    sparse = False
+
+    def read(self, scopes: dict[str, list[int]], area_ids: list[int]) -> list[dict]:
+        """Return the rows, as `DERIVED_FIELDS` dicts in month order, in one query."""
+        if not area_ids or not any(scopes.values()):
+            return []
+        table = DerivedFigure._meta.db_table
+        valid = set(DerivedFigure.Scope.values)
+        own = {int(a): (int(f), int(last), int(r)) for a, f, last, r in self.areas}
+        default = (int(self.first), int(self.last), int(self.reach))
+        months = {int(a): own.get(int(a), default) for a in area_ids}
+        pairs = ", ".join(
+            f"({int(m)}, {a}, '{scope}', {first}, {last}, {reach})"
+            for scope, ids in scopes.items()
+            if scope in valid
+            for m in ids
+            for a, (first, last, reach) in months.items()
+        )
+        columns = ", ".join(f"d.{f}" for f in DERIVED_FIELDS)
+        # A series' first month: its area's `first`, or earlier when its latest value is
+        # near it.
+        start = "CASE WHEN a.latest - a.reach < a.first THEN a.latest - a.reach ELSE a.first END"
+        same_series = (
+            "d.measure_id = a.measure_id AND d.area_id = a.area_id AND d.scope = a.scope "
+            f"AND d.month_index BETWEEN {start} AND a.last"
+        )
+        # As in `Anchored`: a materialised list and a LATERAL subquery that cannot be pulled
+        # up keep PostgreSQL to index range scans, one per series.
+        postgres = connection.vendor == "postgresql"
+        rows_of_series = (
+            f"CROSS JOIN LATERAL (SELECT * FROM {table} d WHERE {same_series} OFFSET 0) d"
+            if postgres
+            else f"JOIN {table} d ON {same_series}"
+        )
+        sql = f"""
+            WITH p (measure_id, area_id, scope, first, last, reach) AS (VALUES {pairs}),
+            a AS {"MATERIALIZED" if postgres else ""} (
+                SELECT p.measure_id, p.area_id, p.scope, p.first, p.last, p.reach, (
+                    SELECT x.month_index FROM {table} x
+                    WHERE x.measure_id = p.measure_id AND x.area_id = p.area_id
+                      AND x.scope = p.scope AND x.value IS NOT NULL
+                      AND x.month_index <= %s
+                    ORDER BY x.month_index DESC LIMIT 1
+                ) AS latest
+                FROM p
+            )
+            SELECT d.id, {columns} FROM a {rows_of_series}
+            ORDER BY d.month_index
+        """
+        params = [self.month.index]
+        if postgres:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                found = cursor.fetchall()  # at once: much cheaper than row by row
+            return [dict(zip(DERIVED_FIELDS, row[1:], strict=True)) for row in found]
+        return [
+            {f: getattr(row, f) for f in DERIVED_FIELDS}
+            for row in DerivedFigure.objects.raw(sql, params)
+        ]
+
+
 class SeriesBook:
     """Series read once and reused: a page that builds several tables reads figures once.
 
@@ -690,7 +770,7 @@ class SeriesBook:
     another department's figures in the approved scope only (SPEC §1).
     """
 
-    def __init__(self, reader: Reader, *, rows: Anchored | None = None):
+    def __init__(self, reader: Reader, *, rows: Anchored | Stretch | None = None):
         """`reader` says whose figures these are (`measures.access.Reader`); `rows`, if given,
         reads only the materialised rows a table needs (`Anchored`); without it every month
         of every series is read."""
@@ -703,13 +783,25 @@ class SeriesBook:
         self._breaks: dict[int, list[SeriesBreak]] = {}
         self._released: dict[tuple[int, int], dict[Month, Month]] = {}
 
-    def prepare(self, measures: Iterable[Measure], areas: Iterable[Area]) -> None:
+    def prepare(
+        self,
+        measures: Iterable[Measure],
+        areas: Iterable[Area],
+        *,
+        rows: Anchored | Stretch | None = None,
+    ) -> None:
         """Read, in a few set-based queries, everything a report of these measures asks of
         the book: their series, their figures marked not available, their breaks in series
         and when the first area's released figures were published. A page then costs the
-        same queries whatever its number of sections."""
+        same queries whatever its number of sections.
+
+        `rows`, if given, says which materialised rows of these series to read (a report
+        reads its months, `Stretch`, not every month since the series began); later reads
+        of other series read the book's own `rows`."""
         measures, areas = list(measures), list(areas)
-        self.fetch(measures, areas)
+        missing = {m for m in measures for a in areas if (m.pk, a.pk) not in self._series}
+        if missing:
+            self._read(sorted(missing, key=lambda m: m.pk), areas, rows=rows or self.rows)
         self.unavailable(measures, areas)
         self.breaks(measures)
         self.released(measures, areas[0])
@@ -780,10 +872,12 @@ class SeriesBook:
         measures, areas = list(measures), list(areas)
         missing = {m for m in measures for a in areas if (m.pk, a.pk) not in self._series}
         if missing:
-            self._read(sorted(missing, key=lambda m: m.pk), areas)
+            self._read(sorted(missing, key=lambda m: m.pk), areas, rows=self.rows)
         return {(m.pk, a.pk): self._series[(m.pk, a.pk)] for m in measures for a in areas}
 
-    def _read(self, measures: list[Measure], areas: list[Area]) -> None:
+    def _read(
+        self, measures: list[Measure], areas: list[Area], *, rows: Anchored | Stretch | None
+    ) -> None:
         area_ids = [a.pk for a in areas]
         by_id = {m.pk: m for m in measures}
         # Measures read through `Catalogue` already say whether they have any value stored for
@@ -816,9 +910,9 @@ class SeriesBook:
         condition = Q()
         for scope, ids in scopes.items():
             condition |= Q(scope=scope, measure_id__in=ids)
-        rows: dict[tuple[int, int], list[dict]] = defaultdict(list)
-        if self.rows is not None:
-            found = self.rows.read(scopes, area_ids)
+        by_series: dict[tuple[int, int], list[dict]] = defaultdict(list)
+        if rows is not None:
+            found = rows.read(scopes, area_ids)
         else:
             found = (
                 DerivedFigure.objects.filter(condition, area_id__in=area_ids)
@@ -826,7 +920,7 @@ class SeriesBook:
                 .values(*DERIVED_FIELDS)
             )
         for row in found:
-            rows[(row["measure_id"], row["area_id"])].append(row)
+            by_series[(row["measure_id"], row["area_id"])].append(row)
         for measure in measures:
             for area in areas:
                 key = (measure.pk, area.pk)
@@ -834,7 +928,11 @@ class SeriesBook:
                     self._series[key] = self._raw[key]
                 else:
                     self._series[key] = DerivedSeries(
-                        measure, area, rows[key], self._values, sparse=self.rows is not None
+                        measure,
+                        area,
+                        by_series[key],
+                        self._values,
+                        sparse=rows is not None and rows.sparse,
                     )
 
     def _values(self, measure: Measure, area: Area) -> MeasureSeries:

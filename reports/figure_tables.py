@@ -224,12 +224,15 @@ def national_picture(
     return data
 
 
+YEAR_TO_DATE_YEARS = 4
+
+
 def year_to_date_tables(
     *,
     measures: Iterable[Measure],
     area: Area,
     month: Month,
-    years: int = 4,
+    years: int = YEAR_TO_DATE_YEARS,
     book: SeriesBook,
     only_flagged: bool = True,
 ) -> list[TableData]:

@@ -7,10 +7,19 @@ from typing import Any
 
 from measures.arithmetic.periods import Month, Period
 from measures.models import Area, Headline, Measure
-from measures.selectors import SeriesBook, headlines_for
+from measures.selectors import SeriesBook, Stretch, headlines_for
 from reports import selectors
-from reports.charts.series_charts import cite_sources, declared_reads, section_charts
+from reports.charts.series_charts import (
+    FINANCIAL_YEARS,
+    XMR_MONTHS,
+    XMR_REACH_BACK,
+    cite_sources,
+    declared_first_month,
+    declared_reads,
+    section_charts,
+)
 from reports.figure_tables import (
+    YEAR_TO_DATE_YEARS,
     TableData,
     in_group,
     monthly_table,
@@ -64,15 +73,21 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
     layout = selectors.report_layout(plan)
     measures = selectors.plan_measures(plan)
     national = area.national()
+    targets = selectors.baseline_targets(measures)
     # Series, not-available figures, releases and breaks of every measure in one go: the
-    # sections' tables and charts then read nothing per section.
-    book.prepare(measures, [area] + ([national] if national and national != area else []))
+    # sections' tables and charts then read nothing per section. Of the series, only the
+    # months the report shows or works from are read (`report_months`).
+    book.prepare(
+        measures,
+        [area] + ([national] if national and national != area else []),
+        rows=report_months(month, area=area, layout=layout, targets=targets),
+    )
     quarter = Period.range(month.shift(-2), month)
     headline_qs = headlines_for(reader=reader, plan=plan, quarter=quarter)
     headlines: dict[int, list[Headline]] = {}
     for headline in headline_qs.select_related("department").order_by("department__name"):
         headlines.setdefault(headline.priority_id, []).append(headline)
-    with_targets = selectors.measures_with_baselines(measures)
+    with_targets = {target.measure_id for target in targets}
     breaks = book.breaks(measures)
     declared_reads(layout, area=area, book=book)
     sections = []
@@ -128,6 +143,52 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
             cited[name] for name in section.sources if name not in under_tables
         ]
     return sections
+
+
+def report_months(month: Month, *, area: Area, layout, targets) -> Stretch:
+    """Return the materialised months the report's tables and charts read to `month`.
+
+    Every window they ask about lies within them, moved back for partial data included
+    (at most a window's length less one month); each series' latest value on or before
+    `month` is read whatever its age (`Stretch`), which is all the comparison with
+    national asks to know whether a series is recent (`figure_tables.RECENT_MONTHS`). For
+    the area:
+    - the comparison with national: its rolling 12 months and those three months earlier;
+    - the year-to-date tables and the charts by financial year: that many financial years;
+    - the monthly table: the calendar year (its later months too);
+    - declared charts: from their first month;
+    - XmR charts: their months worked back from each series' latest value (`reach`).
+    For the other areas (the national series beside it):
+    - the comparison with national: the national rolling 12 months ending in any of the
+      last twelve months.
+    For both:
+    - the National Picture: each target's baseline, and the window of its length now.
+    """
+    shared = [month.shift(-11)]
+    for target in targets:
+        baseline = target.baseline
+        if baseline is not None:
+            shared.append(baseline.start.shift(1 - baseline.length))
+            shared.append(month.shift(2 - 2 * baseline.length))
+    years = max(YEAR_TO_DATE_YEARS, FINANCIAL_YEARS)
+    own = [
+        *shared,
+        Period.rolling_twelve(month).shift(-3).start.shift(-11),
+        Period.financial_year_to_date(month).start.shift(-12 * (years - 1)),
+        Month(month.year, 1),
+    ]
+    for section in layout:
+        for chart in section.charts.all() if section.pk else []:
+            first = declared_first_month(chart, month)
+            if first is not None:
+                own.append(first)
+    last = max(month, Month(month.year, 12))
+    return Stretch(
+        month=month,
+        first=min(shared).index,
+        last=month.index,
+        areas=((area.pk, min(own).index, last.index, XMR_MONTHS + XMR_REACH_BACK - 1),),
+    )
 
 
 def section_tables(

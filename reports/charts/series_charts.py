@@ -23,6 +23,9 @@ FINANCIAL_YEARS = 4
 # shows (the efficient-policing section has digital demand and a service level).
 MONTHLY_CHARTS_PER_SECTION = 5
 XMR_MONTHS = 36
+# How many months further back an XmR chart may start, so that a segment before a break in
+# series has limits of its own (`_reach_back`).
+XMR_REACH_BACK = 12
 XMR_CHARTS_PER_SECTION = 2
 # How far back a declared chart reaches when it gives neither a first month nor years:
 # years of months for lines, financial years overlaid, or the same quarter in years.
@@ -168,7 +171,7 @@ def _reach_back(start: Month, breaks: list[Month], monthly) -> Month:
     earlier_break = max((b for b in breaks if b <= start), default=None)
     have = sum(1 for m in Period.range(start, first_break.shift(-1)).months if m in monthly)
     reached = start
-    for _ in range(12):
+    for _ in range(XMR_REACH_BACK):
         if have >= spc.MIN_POINTS:
             return reached
         previous = reached.shift(-1)
@@ -287,13 +290,11 @@ def declared_chart(
     measures = row.shown_measures()
     if ReportChart.measure_problems(row.kind, measures):
         return None
-    years = row.years or DEFAULT_YEARS[ReportChart.Kind(row.kind)]
+    years = _declared_years(row, month)
     id_prefix = _chart_id(row.kind.replace("_", "-"), *(m.code for m in measures))
     chart: charts.Chart | None
     if row.kind == ReportChart.Kind.FINANCIAL_YEARS:
         (measure,) = measures
-        if row.start_month is not None:
-            years = month.financial_year - row.start_month.financial_year + 1
         chart = by_financial_year(
             measure,
             book.fetch([measure], [area])[(measure.pk, area.pk)],
@@ -313,12 +314,32 @@ def declared_chart(
             id_prefix=id_prefix,
         )
     else:
-        start = row.start_month or month.shift(1 - 12 * years)
+        start = declared_first_month(row, month)
+        assert start is not None
         months = list(Period.range(start, month).months) if start <= month else []
         chart = monthly_chart(
             row, measures, area=area, months=months, book=book, id_prefix=id_prefix
         )
     return None if chart is None else _cited(chart, measures, row.source)
+
+
+def _declared_years(row: ReportChart, month: Month) -> int:
+    """Return how many years a declared chart reaches back: its own, or from its first month
+    (financial years overlaid), or its kind's default."""
+    if row.kind == ReportChart.Kind.FINANCIAL_YEARS and row.start_month is not None:
+        return month.financial_year - row.start_month.financial_year + 1
+    return row.years or DEFAULT_YEARS[ReportChart.Kind(row.kind)]
+
+
+def declared_first_month(row: ReportChart, month: Month) -> Month | None:
+    """Return the first month a declared chart to `month` draws from the materialised
+    months (None for a quarter chart, drawn from the stored values)."""
+    if row.kind == ReportChart.Kind.QUARTER:
+        return None
+    years = _declared_years(row, month)
+    if row.kind == ReportChart.Kind.FINANCIAL_YEARS:
+        return Period.financial_year(month.financial_year - years + 1).start
+    return row.start_month or month.shift(1 - 12 * years)
 
 
 def monthly_chart(
