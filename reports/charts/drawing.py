@@ -108,6 +108,21 @@ class Chart:
         return self.table[1:]
 
 
+def _chart(
+    *,
+    id_prefix: str,
+    title: str,
+    description: str,
+    height: float,
+    body: list[str],
+    table: list[list[str]],
+) -> Chart:
+    """Return the chart drawn from its body, with its text description and data table."""
+    svg = _svg(id_prefix=id_prefix, title=title, description=description, height=height, body=body)
+    # Safe: _svg() and its parts escape every text and attribute value.
+    return Chart(svg=mark_safe(svg), title=title, description=description, table=table)
+
+
 # ---------------------------------------------------------------------------------------
 # Drawing primitives. Every piece of text goes through escape(); numbers through _n().
 
@@ -454,15 +469,14 @@ def monthly_by_financial_year(
         [MONTH_NAMES[m], *(format_value(months[year][m], unit, decimals) for year in with_data)]
         for m in range(12)
     ]
-    svg = _svg(
+    return _chart(
         id_prefix=id_prefix,
         title=title,
         description=description,
         height=bottom + X_LABEL_SPACE,
         body=body,
+        table=table,
     )
-    # Safe: _svg() and its parts escape every text and attribute value.
-    return Chart(svg=mark_safe(svg), title=title, description=description, table=table)
 
 
 def _monthly_description(
@@ -795,15 +809,14 @@ def xmr(
 
     description = _xmr_description(title, labels, values, found, segments, single, stat)
     table = _xmr_table(labels, values, found, segments, unit, decimals, stat)
-    svg = _svg(
+    return _chart(
         id_prefix=id_prefix,
         title=title,
         description=description,
         height=bottom + X_LABEL_SPACE,
         body=body,
+        table=table,
     )
-    # Safe: _svg() and its parts escape every text and attribute value.
-    return Chart(svg=mark_safe(svg), title=title, description=description, table=table)
 
 
 def _xmr_table(
@@ -940,15 +953,14 @@ def year_to_date_bars(
         ]
         for i, (label, value) in enumerate(bars)
     ]
-    svg = _svg(
+    return _chart(
         id_prefix=id_prefix,
         title=title,
         description=description,
         height=bottom + X_LABEL_SPACE,
         body=body,
+        table=table,
     )
-    # Safe: _svg() and its parts escape every text and attribute value.
-    return Chart(svg=mark_safe(svg), title=title, description=description, table=table)
 
 
 def _bars_description(
@@ -1130,15 +1142,14 @@ def _monthly_series(
             [label, *(format_value(column[i], unit, decimals) for column in columns)]
             for i, label in enumerate(labels)
         ]
-    svg = _svg(
+    return _chart(
         id_prefix=id_prefix,
         title=title,
         description=description,
         height=bottom + X_LABEL_SPACE,
         body=body,
+        table=table,
     )
-    # Safe: _svg() and its parts escape every text and attribute value.
-    return Chart(svg=mark_safe(svg), title=title, description=description, table=table)
 
 
 def _month_positions(
@@ -1323,15 +1334,14 @@ def grouped_bars(
     table = [["Period", *names]] + [
         [group, *(texts[s][g] for s in range(len(names)))] for g, group in enumerate(groups)
     ]
-    svg = _svg(
+    return _chart(
         id_prefix=id_prefix,
         title=title,
         description=description,
         height=bottom + X_LABEL_SPACE,
         body=body,
+        table=table,
     )
-    # Safe: _svg() and its parts escape every text and attribute value.
-    return Chart(svg=mark_safe(svg), title=title, description=description, table=table)
 
 
 def _grouped_description(
