@@ -6,7 +6,7 @@ whatever the number of measures or areas (one query for all the values involved)
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -48,7 +48,7 @@ class MonthlySeries(Protocol):
 
     def __len__(self) -> int: ...
 
-    def monthly(self) -> dict[Month, figures.Observation]: ...
+    def monthly(self, since: Month | None = None) -> dict[Month, figures.Observation]: ...
 
     def stored(self, period: Period) -> figures.Observation | None: ...
 
@@ -99,8 +99,8 @@ class MeasureSeries:
     def __len__(self) -> int:
         return len(self.series)
 
-    def monthly(self) -> dict[Month, figures.Observation]:
-        return self.series.monthly()
+    def monthly(self, since: Month | None = None) -> dict[Month, figures.Observation]:
+        return self.series.monthly(since)
 
     def stored(self, period: Period) -> figures.Observation | None:
         return self.series.stored(period)
@@ -452,10 +452,9 @@ class DerivedSeries:
     def __len__(self) -> int:
         return len(self._valued)
 
-    def monthly(self) -> dict[Month, figures.Observation]:
-        return {
-            Month.from_index(i): figures.Observation(self._rows[i]["value"]) for i in self._valued
-        }
+    def monthly(self, since: Month | None = None) -> dict[Month, figures.Observation]:
+        valued = self._valued[bisect_left(self._valued, since.index) :] if since else self._valued
+        return {Month.from_index(i): figures.Observation(self._rows[i]["value"]) for i in valued}
 
     def stored(self, period: Period) -> figures.Observation | None:
         if period.length != 1:

@@ -87,12 +87,12 @@ class Series:
         """Return the observation stored for exactly `period`, if any."""
         return self._observations.get(period)
 
-    def monthly(self) -> dict[Month, Observation]:
-        """Return the observations stored for single months."""
+    def monthly(self, since: Month | None = None) -> dict[Month, Observation]:
+        """Return the observations stored for single months (from `since`, if given)."""
         return {
             period.start: observation
             for period, observation in self._observations.items()
-            if period.length == 1
+            if period.length == 1 and (since is None or period.start >= since)
         }
 
     def latest_month(self, on_or_before: Month | None = None) -> Month | None:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
 
 from django.db import connection
 from django.utils import timezone
 
-from measures.engine import derived
+from measures.engine import binary, columns, derived
 from measures.models import (
-    DerivedFigure,
     DerivedFingerprint,
     Measure,
     Plan,
@@ -83,11 +84,29 @@ def _hash_sum(columns: Iterable[str]) -> str:
     return f"pcp_hash_sum({listed})"
 
 
+@cache
+def _engine_source() -> str:
+    return "".join(Path(m.__file__ or "").read_text() for m in (derived, columns, binary))
+
+
 def _engine_version() -> str:
-    """A hash of the engine's statement: figures computed by another version are stale."""
-    text = derived.COLUMNS + "".join(
-        derived.derived_select_sql(scope=scope) for scope in DerivedFigure.Scope.values
-    )
+    """A hash of the engine's code and of the constants of its arithmetic (the XmR window,
+    run lengths, limits' constant, units' bounds): figures computed by another version are
+    stale."""
+    constants = [
+        getattr(columns, name)
+        for name in (
+            "HISTORY_MONTHS",
+            "MIN_POINTS",
+            "RUN_LENGTH",
+            "TREND_LENGTH",
+            "XMR_CONSTANT",
+            "TRAILING_MONTHS",
+            "SCALE",
+        )
+    ]
+    bounds = [columns.unit_bounds(unit) for unit in Measure.Unit.values]
+    text = _engine_source() + repr((constants, bounds))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

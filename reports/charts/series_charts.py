@@ -120,10 +120,11 @@ def xmr_control(
     Only months up to `month` count, so a report's charts do not change when later months
     arrive.
     """
-    monthly = series.monthly()
     end = series.latest_month(month)
     if end is None:
         return None
+    # Only the months the chart can show or reach back to.
+    monthly = series.monthly(since=end.shift(1 - XMR_MONTHS - XMR_REACH_BACK))
     breaks = list(breaks)
     start = _reach_back(end.shift(1 - XMR_MONTHS), [b.month for b in breaks], monthly)
     window = list(Period.range(start, end).months)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -415,3 +416,23 @@ def test_the_engine_reads_values_to_their_four_decimal_places():
     assert 10 ** Value._meta.get_field("value").decimal_places == engine.SCALE
     assert 10 ** Value._meta.get_field("numerator").decimal_places == engine.SCALE
     assert 10 ** Value._meta.get_field("denominator").decimal_places == engine.SCALE
+
+
+@pytest.mark.postgres  # SQLite stores decimals as binary floating point: 18 digits do not fit
+def test_values_too_large_for_64_bit_products_are_still_exact(small_plan):
+    # Fourteen-digit values with four decimals (the largest a value field holds): their
+    # products overflow 64-bit integers, so the engine computes them in Python integers.
+    large = [D("98765432109876.5432"), D("12345678901234.0001"), D("55555555555555.5555")]
+    months = [(large[i % 3] + i, None, None, i % 5 != 0) for i in range(40)]
+    for aggregation, polarity in (("sum", "lower_is_better"), ("mean", "neutral")):
+        check_engine_equals_pure_functions(
+            Case(aggregation, "count", polarity, "12", months + [None] * (MONTHS - 40))
+        )
+    ratio = [
+        (D(n * 100) / D(d), D(n * 10**9), D(d * 10**9), True)
+        for n, d in ((7, 9), (1, 3), (5, 7), (2, 3)) * 10
+    ]
+    ratio = [(v.quantize(D("0.0001")), n, d, ok) for v, n, d, ok in ratio]
+    check_engine_equals_pure_functions(
+        Case("ratio", "percent", "higher_is_better", "24", ratio + [None] * (MONTHS - 40))
+    )

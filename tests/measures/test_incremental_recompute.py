@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from measures.engine import derived
+from measures.engine import columns
 from measures.engine.recompute import recompute_run
 from measures.importing.plan import plan_import
 from measures.models import (
@@ -235,8 +235,8 @@ def test_a_marked_measure_is_recomputed_though_its_inputs_are_unchanged(measures
 
 def test_a_new_version_of_the_engine_recomputes_every_measure(measures, monkeypatch):
     before = figures()
-    # A different SPC window is a different statement: every figure may differ.
-    monkeypatch.setattr(derived, "HISTORY_MONTHS", 12)
+    # A different SPC window is a different engine: every figure may differ.
+    monkeypatch.setattr(columns, "HISTORY_MONTHS", 12)
 
     run = recompute_run(None)
 

@@ -496,9 +496,11 @@ class Command(BaseCommand):
         return elapsed
 
     def raw_recompute(self) -> float:
+        """The engine without its merge: values read, figures computed and copied into a
+        temporary copy of the table (not an independent baseline)."""
         from django.utils import timezone
 
-        from measures.engine.derived import COLUMNS, derived_select_sql
+        from measures.engine import derived
 
         now = timezone.now()
         with transaction.atomic(), connection.cursor() as cursor:
@@ -506,11 +508,10 @@ class Command(BaseCommand):
                 "CREATE TEMP TABLE bench_derived (LIKE measures_derivedfigure INCLUDING ALL)"
                 " ON COMMIT DROP"
             )
-            both = " UNION ALL ".join(
-                f"({derived_select_sql(scope=scope)})" for scope in ("all", "approved")
-            )
             start = time.perf_counter()
-            cursor.execute(f"INSERT INTO bench_derived ({COLUMNS}) {both}", [now, now])
+            inputs = derived.inputs_read(cursor, None)
+            fresh = derived.figures_of(derived.values_read(cursor, None), inputs.measures)
+            derived.figures_copy(cursor, "bench_derived", fresh, now)
             elapsed = time.perf_counter() - start
         return elapsed
 
