@@ -15,6 +15,7 @@ from typing import Protocol
 
 from django.db import connection
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
+from psycopg.types.string import TextLoader
 
 from measures.access import MissingReader, Reader
 from measures.arithmetic import figures
@@ -49,6 +50,10 @@ class MonthlySeries(Protocol):
     def __len__(self) -> int: ...
 
     def monthly(self, since: Month | None = None) -> dict[Month, figures.Observation]: ...
+
+    def values_by_index(self, since: Month) -> dict[int, Decimal | None]:
+        """The monthly values from `since` on, by month index (what charts work through)."""
+        ...
 
     def stored(self, period: Period) -> figures.Observation | None: ...
 
@@ -101,6 +106,9 @@ class MeasureSeries:
 
     def monthly(self, since: Month | None = None) -> dict[Month, figures.Observation]:
         return self.series.monthly(since)
+
+    def values_by_index(self, since: Month) -> dict[int, Decimal | None]:
+        return {m.index: o.value for m, o in self.series.monthly(since).items()}
 
     def stored(self, period: Period) -> figures.Observation | None:
         return self.series.stored(period)
@@ -441,12 +449,12 @@ class DerivedSeries:
     """
 
     def __init__(
-        self, measure: Measure, area: Area, rows: list[dict], fallback, *, sparse: bool = False
+        self, measure: Measure, area: Area, rows: list[tuple], fallback, *, sparse: bool = False
     ):
         self.measure, self.area = measure, area
         self.sparse = sparse
-        self._rows = {row["month_index"]: row for row in rows}
-        self._valued = sorted(i for i, row in self._rows.items() if row["value"] is not None)
+        self._rows = {row[Col.month_index]: row for row in rows}
+        self._valued = sorted(i for i, row in self._rows.items() if row[Col.value] is not None)
         self._fallback = fallback
 
     def __len__(self) -> int:
@@ -454,13 +462,25 @@ class DerivedSeries:
 
     def monthly(self, since: Month | None = None) -> dict[Month, figures.Observation]:
         valued = self._valued[bisect_left(self._valued, since.index) :] if since else self._valued
-        return {Month.from_index(i): figures.Observation(self._rows[i]["value"]) for i in valued}
+        rows = self._rows
+        return {
+            Month.from_index(i): figures.Observation(_number(rows[i][Col.value])) for i in valued
+        }
+
+    def values_by_index(self, since: Month) -> dict[int, Decimal | None]:
+        rows = self._rows
+        return {
+            i: _number(rows[i][Col.value])
+            for i in self._valued[bisect_left(self._valued, since.index) :]
+        }
 
     def stored(self, period: Period) -> figures.Observation | None:
         if period.length != 1:
             return None
         row = self._rows.get(period.start.index)
-        return figures.Observation(row["value"]) if row and row["value"] is not None else None
+        if row is None or row[Col.value] is None:
+            return None
+        return figures.Observation(_number(row[Col.value]))
 
     def latest_month(self, on_or_before: Month | None = None) -> Month | None:
         limit = on_or_before.index if on_or_before else None
@@ -470,7 +490,7 @@ class DerivedSeries:
     def figure(self, period: Period) -> figures.Figure:
         row = self._rows.get(period.end.index)
         if period.length == 1:
-            value = row["value"] if row else None
+            value = _number(row[Col.value]) if row else None
             present = int(value is not None)
             return figures.Figure(period, value, present, 1, stored=bool(present))
         if period.length == 12:
@@ -478,18 +498,22 @@ class DerivedSeries:
                 return figures.Figure(period, None, 0, 12, stored=False)
             return figures.Figure(
                 period,
-                row["r12_value"],
-                row["r12_months"],
+                _number(row[Col.r12_value]),
+                row[Col.r12_months],
                 12,
                 stored=False,
-                numerator=row["r12_numerator"],
-                denominator=row["r12_denominator"],
+                numerator=_number(row[Col.r12_numerator]),
+                denominator=_number(row[Col.r12_denominator]),
             )
         if period.start.month == 4 and period.end.financial_year == period.start.financial_year:
             if row is None:
                 return figures.Figure(period, None, 0, period.length, stored=False)
             return figures.Figure(
-                period, row["fytd_value"], row["fytd_months"], period.length, stored=False
+                period,
+                _number(row[Col.fytd_value]),
+                row[Col.fytd_months],
+                period.length,
+                stored=False,
             )
         # Windows the engine does not materialise (a quarter, say) come from the values.
         return self._fallback(self.measure, self.area).figure(period)
@@ -519,14 +543,14 @@ class DerivedSeries:
         """
         if self.sparse:
             return any(
-                self._rows[p.end.index]["approved"] is False
+                self._rows[p.end.index][Col.approved] is False
                 if p.length > 1
-                else self._rows[p.end.index]["value_approved"] is False
+                else self._rows[p.end.index][Col.value_approved] is False
                 for p in periods
                 if p.end.index in self._rows
             )
         return any(
-            self._rows[i]["value_approved"] is False
+            self._rows[i][Col.value_approved] is False
             for p in periods
             for i in range(p.start.index, p.end.index + 1)
             if i in self._rows
@@ -537,27 +561,27 @@ class DerivedSeries:
         ending with `month` (None when the plan has no baseline or the month no row)."""
         baseline = self.measure.priority.plan.baseline
         row = self._rows.get(month.index)
-        if baseline is None or row is None or "plan_base_value" not in row:
+        if baseline is None or row is None:
             return None
         return PlanComparison(
             baseline=baseline,
-            base=row["plan_base_value"],
-            current=row["plan_current_value"],
-            change_pct=row["plan_change_pct"],
-            change_pp=row["plan_change_pp"],
-            direction=row["plan_direction"],
+            base=_number(row[Col.plan_base_value]),
+            current=_number(row[Col.plan_current_value]),
+            change_pct=_number(row[Col.plan_change_pct]),
+            change_pp=_number(row[Col.plan_change_pp]),
+            direction=row[Col.plan_direction],
         )
 
     def spc(self, month: Month) -> dict | None:
         """Return the month's XmR centre, limits and signals, if it has any."""
         row = self._rows.get(month.index)
-        if row is None or row["spc_centre"] is None:
+        if row is None or row[Col.spc_centre] is None:
             return None
         return {
-            "centre": row["spc_centre"],
-            "lower": row["spc_lower"],
-            "upper": row["spc_upper"],
-            "signals": [s for s in row["spc_signals"].split(",") if s],
+            "centre": _number(row[Col.spc_centre]),
+            "lower": _number(row[Col.spc_lower]),
+            "upper": _number(row[Col.spc_upper]),
+            "signals": [s for s in row[Col.spc_signals].split(",") if s],
         }
 
 
@@ -574,29 +598,54 @@ class PlanComparison:
     direction: str | None
 
 
-DERIVED_FIELDS = (
-    "measure_id",
-    "area_id",
-    "month_index",
-    "value",
-    "value_approved",
-    "approved",
-    "r12_value",
-    "r12_numerator",
-    "r12_denominator",
-    "r12_months",
-    "fytd_value",
-    "fytd_months",
-    "spc_centre",
-    "spc_lower",
-    "spc_upper",
-    "spc_signals",
-    "plan_base_value",
-    "plan_current_value",
-    "plan_change_pct",
-    "plan_change_pp",
-    "plan_direction",
-)
+class Col:
+    """Positions of the fields of a materialised row (`DERIVED_FIELDS`): rows are tuples."""
+
+    measure_id = 0
+    area_id = 1
+    month_index = 2
+    value = 3
+    value_approved = 4
+    approved = 5
+    r12_value = 6
+    r12_numerator = 7
+    r12_denominator = 8
+    r12_months = 9
+    fytd_value = 10
+    fytd_months = 11
+    spc_centre = 12
+    spc_lower = 13
+    spc_upper = 14
+    spc_signals = 15
+    plan_base_value = 16
+    plan_current_value = 17
+    plan_change_pct = 18
+    plan_change_pp = 19
+    plan_direction = 20
+
+
+DERIVED_FIELDS = tuple(name for name in vars(Col) if not name.startswith("_"))
+
+
+def _number(value: str | Decimal | None) -> Decimal | None:
+    """A stored figure as a Decimal. PostgreSQL reads hand numerics over as text (cheap:
+    most of the rows a page reads are never looked at) and this makes the Decimal when one
+    is; the text is PostgreSQL's own, so the Decimal is the one psycopg would have made."""
+    return Decimal(value) if isinstance(value, str) else value
+
+
+def _rows_read(sql: str, params: list) -> list[tuple]:
+    """The rows of `sql` (selecting `DERIVED_FIELDS`) as tuples, read at once."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.cursor.adapters.register_loader("numeric", TextLoader)
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    # Through the model, so that SQLite's column converters make decimals of its numbers.
+    return [
+        tuple(getattr(row, f) for f in DERIVED_FIELDS)
+        for row in DerivedFigure.objects.raw(f"SELECT NULL AS id, * FROM ({sql})", params)
+    ]
 
 
 @dataclass(frozen=True)
@@ -617,8 +666,8 @@ class Anchored:
     months: tuple[int, ...] = ()
     sparse = True  # only the rows at windows' ends: see `DerivedSeries.is_provisional`
 
-    def read(self, scopes: dict[str, list[int]], area_ids: list[int]) -> list[dict]:
-        """Return the rows, as `DERIVED_FIELDS` dicts in month order, in one query.
+    def read(self, scopes: dict[str, list[int]], area_ids: list[int]) -> list[tuple]:
+        """Return the rows, as `DERIVED_FIELDS` tuples, in one query.
 
         Each series finds its anchor by one step back along the table's unique index and
         then reads its few rows by the same index, so the cost follows the rows shown, not
@@ -639,19 +688,19 @@ class Anchored:
             [f"a.anchor + {int(o)}" for o in self.offsets] + [str(int(m)) for m in self.months]
         )
         columns = ", ".join(f"d.{f}" for f in DERIVED_FIELDS)
-        same_series = (
-            "d.measure_id = a.measure_id AND d.area_id = a.area_id AND d.scope = a.scope "
-            f"AND d.month_index IN ({wanted})"
-        )
+        same_series = "d.measure_id = a.measure_id AND d.area_id = a.area_id AND d.scope = a.scope"
         # PostgreSQL would otherwise flatten this into a hash join over the whole table when
-        # its estimates are off: a materialised anchor list and a LATERAL subquery that
-        # cannot be pulled up (OFFSET 0) keep it to index lookups. SQLite joins by nested
-        # loops over the index anyway.
+        # its estimates are off: a materialised anchor list and LATERAL subqueries that
+        # cannot be pulled up (OFFSET 0) keep it to index lookups, one per row wanted (the
+        # months listed one by one: given as one IN list it scans each series' rows). SQLite
+        # joins by nested loops over the index anyway.
         postgres = connection.vendor == "postgresql"
         rows_of_series = (
-            f"CROSS JOIN LATERAL (SELECT * FROM {table} d WHERE {same_series} OFFSET 0) d"
+            f"CROSS JOIN LATERAL (SELECT DISTINCT unnest(ARRAY[{wanted}]) AS month_index) w "
+            f"CROSS JOIN LATERAL (SELECT {columns}, d.id FROM {table} d WHERE {same_series} "
+            "AND d.month_index = w.month_index OFFSET 0) d"
             if postgres
-            else f"JOIN {table} d ON {same_series}"
+            else f"JOIN {table} d ON {same_series} AND d.month_index IN ({wanted})"
         )
         sql = f"""
             WITH p (measure_id, area_id, scope) AS (VALUES {pairs}),
@@ -665,21 +714,10 @@ class Anchored:
                 ) AS anchor
                 FROM p
             )
-            SELECT d.id, {columns} FROM a {rows_of_series}
+            SELECT {columns}, d.id FROM a {rows_of_series}
             WHERE a.anchor IS NOT NULL
-            ORDER BY d.month_index
         """
-        params = [self.month.index - self.lookback + 1, self.month.index]
-        if postgres:
-            # psycopg returns the columns' Python types (Decimal, bool) as they are.
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                return [dict(zip(DERIVED_FIELDS, row[1:], strict=True)) for row in cursor]
-        # Through the model, so that SQLite's column converters make decimals of its numbers.
-        return [
-            {f: getattr(row, f) for f in DERIVED_FIELDS}
-            for row in DerivedFigure.objects.raw(sql, params)
-        ]
+        return _rows_read(sql, [self.month.index - self.lookback + 1, self.month.index])
 
 
 @dataclass(frozen=True)
@@ -702,8 +740,8 @@ class Stretch:
     areas: tuple[tuple[int, int, int, int], ...] = ()
     sparse = False
 
-    def read(self, scopes: dict[str, list[int]], area_ids: list[int]) -> list[dict]:
-        """Return the rows, as `DERIVED_FIELDS` dicts in month order, in one query."""
+    def read(self, scopes: dict[str, list[int]], area_ids: list[int]) -> list[tuple]:
+        """Return the rows, as `DERIVED_FIELDS` tuples, in one query."""
         if not area_ids or not any(scopes.values()):
             return []
         table = DerivedFigure._meta.db_table
@@ -730,7 +768,8 @@ class Stretch:
         # up keep PostgreSQL to index range scans, one per series.
         postgres = connection.vendor == "postgresql"
         rows_of_series = (
-            f"CROSS JOIN LATERAL (SELECT * FROM {table} d WHERE {same_series} OFFSET 0) d"
+            f"CROSS JOIN LATERAL (SELECT {columns}, d.id FROM {table} d WHERE {same_series} "
+            "OFFSET 0) d"
             if postgres
             else f"JOIN {table} d ON {same_series}"
         )
@@ -746,19 +785,9 @@ class Stretch:
                 ) AS latest
                 FROM p
             )
-            SELECT d.id, {columns} FROM a {rows_of_series}
-            ORDER BY d.month_index
+            SELECT {columns}, d.id FROM a {rows_of_series}
         """
-        params = [self.month.index]
-        if postgres:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                found = cursor.fetchall()  # at once: much cheaper than row by row
-            return [dict(zip(DERIVED_FIELDS, row[1:], strict=True)) for row in found]
-        return [
-            {f: getattr(row, f) for f in DERIVED_FIELDS}
-            for row in DerivedFigure.objects.raw(sql, params)
-        ]
+        return _rows_read(sql, [self.month.index])
 
 
 class SeriesBook:
@@ -909,17 +938,17 @@ class SeriesBook:
         condition = Q()
         for scope, ids in scopes.items():
             condition |= Q(scope=scope, measure_id__in=ids)
-        by_series: dict[tuple[int, int], list[dict]] = defaultdict(list)
+        by_series: dict[tuple[int, int], list[tuple]] = defaultdict(list)
         if rows is not None:
             found = rows.read(scopes, area_ids)
         else:
-            found = (
-                DerivedFigure.objects.filter(condition, area_id__in=area_ids)
-                .order_by("month_index")
-                .values(*DERIVED_FIELDS)
+            found = list(
+                DerivedFigure.objects.filter(condition, area_id__in=area_ids).values_list(
+                    *DERIVED_FIELDS
+                )
             )
         for row in found:
-            by_series[(row["measure_id"], row["area_id"])].append(row)
+            by_series[(row[Col.measure_id], row[Col.area_id])].append(row)
         for measure in measures:
             for area in areas:
                 key = (measure.pk, area.pk)

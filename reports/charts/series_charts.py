@@ -123,19 +123,21 @@ def xmr_control(
     end = series.latest_month(month)
     if end is None:
         return None
-    # Only the months the chart can show or reach back to.
-    monthly = series.monthly(since=end.shift(1 - XMR_MONTHS - XMR_REACH_BACK))
+    # Month indexes throughout: only the months the chart can show or reach back to.
+    values_at = series.values_by_index(end.shift(1 - XMR_MONTHS - XMR_REACH_BACK))
     breaks = list(breaks)
-    start = _reach_back(end.shift(1 - XMR_MONTHS), [b.month for b in breaks], monthly)
-    window = list(Period.range(start, end).months)
-    window = window[next(i for i, m in enumerate(window) if m in monthly) :]
-    values = [monthly[m].value if m in monthly else None for m in window]
-    index = {m: i for i, m in enumerate(window)}
-    cuts = {index[b.month]: b.reason for b in breaks if b.month in index}
+    start = _reach_back(
+        end.index + 1 - XMR_MONTHS, [b.month.index for b in breaks], values_at.keys()
+    )
+    first = next(i for i in range(start, end.index + 1) if i in values_at)
+    window = range(first, end.index + 1)
+    values = [values_at.get(i) for i in window]
+    cuts = {b.month.index - first: b.reason for b in breaks if b.month.index in window}
     parts = spc.segments(values, cuts, bounds=spc.unit_bounds(measure.unit))
     if all(part.limits is None for part in parts):
         return None
-    return Control(window, values, parts, spc.segment_signals(values, parts))
+    months = [Month.from_index(i) for i in window]
+    return Control(months, values, parts, spc.segment_signals(values, parts))
 
 
 def xmr_chart(
@@ -162,24 +164,24 @@ def _draw_xmr(measure: Measure, control: Control) -> charts.Chart:
     )
 
 
-def _reach_back(start: Month, breaks: list[Month], monthly) -> Month:
-    """Return where an XmR chart starting at `start` should start so that the months before
-    the first break it shows have limits of their own: up to a year earlier, never past an
-    earlier break."""
+def _reach_back(start: int, breaks: list[int], valued: Collection[int]) -> int:
+    """Return where an XmR chart starting at month index `start` should start so that the
+    months before the first break it shows have limits of their own: up to a year earlier,
+    never past an earlier break. `valued` holds the indexes of the months with a value."""
     first_break = min((b for b in breaks if b > start), default=None)
     if first_break is None:
         return start
     earlier_break = max((b for b in breaks if b <= start), default=None)
-    have = sum(1 for m in Period.range(start, first_break.shift(-1)).months if m in monthly)
+    have = sum(1 for i in range(start, first_break) if i in valued)
     reached = start
     for _ in range(XMR_REACH_BACK):
         if have >= spc.MIN_POINTS:
             return reached
-        previous = reached.shift(-1)
+        previous = reached - 1
         if earlier_break is not None and previous < earlier_break:
             break
         reached = previous
-        have += previous in monthly
+        have += previous in valued
     return reached if have >= spc.MIN_POINTS else start
 
 
