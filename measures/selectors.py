@@ -634,6 +634,22 @@ def _number(value: str | Decimal | None) -> Decimal | None:
     return Decimal(value) if isinstance(value, str) else value
 
 
+def _series_list(names: tuple[str, ...], rows: list[tuple]) -> tuple[str, list]:
+    """SQL for a list of series (`rows` of ints and a scope, named `names`) as a relation
+    `p`, and its parameters: on PostgreSQL arrays unnested (short text, one parameter per
+    column), on SQLite a VALUES list of literals (ints and checked scopes only)."""
+    if connection.vendor == "postgresql":
+        types = ["text" if name == "scope" else "bigint" for name in names]
+        columns = [list(column) for column in zip(*rows, strict=True)] or [[] for _ in names]
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+        return f"p ({', '.join(names)}) AS (SELECT * FROM unnest({arrays}))", columns
+    listed = ", ".join(
+        "(" + ", ".join(f"'{v}'" if isinstance(v, str) else str(int(v)) for v in row) + ")"
+        for row in rows
+    )
+    return f"p ({', '.join(names)}) AS (VALUES {listed})", []
+
+
 def _rows_read(sql: str, params: list) -> list[tuple]:
     """The rows of `sql` (selecting `DERIVED_FIELDS`) as tuples, read at once."""
     if connection.vendor == "postgresql":
@@ -677,12 +693,15 @@ class Anchored:
             return []
         table = DerivedFigure._meta.db_table
         valid = set(DerivedFigure.Scope.values)
-        pairs = ", ".join(
-            f"({int(m)}, {int(a)}, '{scope}')"
-            for scope, ids in scopes.items()
-            if scope in valid
-            for m in ids
-            for a in area_ids
+        series, series_params = _series_list(
+            ("measure_id", "area_id", "scope"),
+            [
+                (int(m), int(a), scope)
+                for scope, ids in scopes.items()
+                if scope in valid
+                for m in ids
+                for a in area_ids
+            ],
         )
         wanted = ", ".join(
             [f"a.anchor + {int(o)}" for o in self.offsets] + [str(int(m)) for m in self.months]
@@ -703,7 +722,7 @@ class Anchored:
             else f"JOIN {table} d ON {same_series} AND d.month_index IN ({wanted})"
         )
         sql = f"""
-            WITH p (measure_id, area_id, scope) AS (VALUES {pairs}),
+            WITH {series},
             a AS {"MATERIALIZED" if postgres else ""} (
                 SELECT p.measure_id, p.area_id, p.scope, (
                     SELECT x.month_index FROM {table} x
@@ -717,7 +736,9 @@ class Anchored:
             SELECT {columns}, d.id FROM a {rows_of_series}
             WHERE a.anchor IS NOT NULL
         """
-        return _rows_read(sql, [self.month.index - self.lookback + 1, self.month.index])
+        return _rows_read(
+            sql, [*series_params, self.month.index - self.lookback + 1, self.month.index]
+        )
 
 
 @dataclass(frozen=True)
@@ -749,12 +770,15 @@ class Stretch:
         own = {int(a): (int(f), int(last), int(r)) for a, f, last, r in self.areas}
         default = (int(self.first), int(self.last), int(self.reach))
         months = {int(a): own.get(int(a), default) for a in area_ids}
-        pairs = ", ".join(
-            f"({int(m)}, {a}, '{scope}', {first}, {last}, {reach})"
-            for scope, ids in scopes.items()
-            if scope in valid
-            for m in ids
-            for a, (first, last, reach) in months.items()
+        series, series_params = _series_list(
+            ("measure_id", "area_id", "scope", "first", "last", "reach"),
+            [
+                (int(m), a, scope, first, last, reach)
+                for scope, ids in scopes.items()
+                if scope in valid
+                for m in ids
+                for a, (first, last, reach) in months.items()
+            ],
         )
         columns = ", ".join(f"d.{f}" for f in DERIVED_FIELDS)
         # A series' first month: its area's `first`, or earlier when its latest value is
@@ -774,7 +798,7 @@ class Stretch:
             else f"JOIN {table} d ON {same_series}"
         )
         sql = f"""
-            WITH p (measure_id, area_id, scope, first, last, reach) AS (VALUES {pairs}),
+            WITH {series},
             a AS {"MATERIALIZED" if postgres else ""} (
                 SELECT p.measure_id, p.area_id, p.scope, p.first, p.last, p.reach, (
                     SELECT x.month_index FROM {table} x
@@ -787,7 +811,7 @@ class Stretch:
             )
             SELECT {columns}, d.id FROM a {rows_of_series}
         """
-        return _rows_read(sql, [self.month.index])
+        return _rows_read(sql, [*series_params, self.month.index])
 
 
 class SeriesBook:

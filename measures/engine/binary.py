@@ -94,12 +94,26 @@ def figures_copy_data(
             values, mask = figures.columns[name]
             fields.append((name, kind, values, mask))
 
+    # Each text's bytes by its code; a direction's code 0 is NULL (no direction).
+    texts = {
+        name: np.array(
+            [(d or "").encode() for d in DIRECTIONS]
+            if name.endswith("direction")
+            else [signal_text(code).encode() for code in range(2 ** len(SIGNALS))]
+        )
+        for name, kind, _, _ in fields
+        if kind == "text" and name != "scope"
+    }
     # Rows are grouped by their layout: which fields are NULL, and each text's length.
     key = np.zeros(count, dtype=np.int64)
-    for name, kind, values, mask in fields:
-        if kind == "text" and name != "scope":
-            radix = len(DIRECTIONS) if name.endswith("direction") else 2 ** len(SIGNALS)
-            key = key * radix + values.astype(np.int64)
+    text_lengths = {}
+    for name, _, values, mask in fields:
+        if name in texts:
+            lengths = np.char.str_len(texts[name])[values]
+            if name.endswith("direction"):
+                lengths = np.where(values == 0, -1, lengths)
+            text_lengths[name] = lengths
+            key = key * 64 + lengths + 1
         elif mask is not None:
             key = key * 2 + mask.astype(np.int64)
     groups, group_of = np.unique(key, return_inverse=True)
@@ -109,11 +123,6 @@ def figures_copy_data(
         name: _integer_digits(values, mask)
         for name, kind, values, mask in fields
         if kind == "numeric"
-    }
-    texts = {
-        "scope": [scope.encode()],
-        "direction": [(d or "").encode() for d in DIRECTIONS],
-        "signals": [signal_text(code).encode() for code in range(2 ** len(SIGNALS))],
     }
     for g in range(len(groups)):
         rows = order[bounds[g] : bounds[g + 1]]
@@ -126,20 +135,16 @@ def figures_copy_data(
             if mask is not None and not mask[first]:
                 fill.append((length, -1))
                 continue
+            if name == "scope":
+                layout.append((f"f{i}", f"S{len(scope.encode())}"))
+                fill += [(length, len(scope.encode())), (f"f{i}", np.bytes_(scope.encode()))]  # type: ignore[list-item]
+                continue
             if kind == "text":
-                if name == "scope":
-                    text = texts["scope"][0]
-                elif name.endswith("direction"):
-                    if not values[first]:  # no direction: NULL
-                        fill.append((length, -1))
-                        continue
-                    text = texts["direction"][int(values[first])]
-                else:
-                    text = texts["signals"][int(values[first])]
-                fill.append((length, len(text)))
-                if text:
-                    layout.append((f"f{i}", f"S{len(text)}"))
-                    fill.append((f"f{i}", np.bytes_(text)))  # type: ignore[arg-type]
+                size = int(text_lengths[name][first])
+                fill.append((length, size))
+                if size > 0:
+                    layout.append((f"f{i}", f"S{size}"))
+                    fill.append((f"f{i}", texts[name][values[rows]]))
                 continue
             part = values[rows]
             if kind == "numeric":

@@ -190,6 +190,7 @@ def figures_of(values: Values, measures: dict[int, MeasureInfo]) -> dict[str, Fi
 
 
 KEY = ("measure_id", "area_id", "scope", "month_index")
+ANALYSE_FROM_ROWS = 100_000  # staged rows worth statistics before the merge is planned
 STAGING = "fresh_derived"
 
 
@@ -265,7 +266,7 @@ def recompute(measure_ids: Iterable[int] | None = None) -> int:
         cursor.execute(f"CREATE TEMP TABLE {STAGING} AS SELECT {COLUMNS} FROM {table} WHERE 1 = 0")
         if postgres:
             figures_copy(cursor, STAGING, fresh, now)
-            _merge_postgresql(cursor, ids, inputs.nestloop)
+            _merge_postgresql(cursor, ids, inputs.nestloop, computed)
         else:
             _insert_sqlite(cursor, fresh, now)
             _merge_sqlite(cursor, ids)
@@ -338,7 +339,7 @@ def _insert_sqlite(cursor, fresh: dict[str, Figures], now: datetime.datetime) ->
     cursor.executemany(f"INSERT INTO {STAGING} ({COLUMNS}) VALUES ({placeholders})", rows)
 
 
-def _merge_postgresql(cursor, ids: list[int] | None, nestloop: str) -> None:
+def _merge_postgresql(cursor, ids: list[int] | None, nestloop: str, staged: int) -> None:
     # Statistics for the staged rows (the planner would otherwise guess from its pages), and
     # no nested loop for the merge: with statistics saying the table is empty (analysed
     # right after `migrate`, or after a wipe), a nested loop looks cheapest and would scan
@@ -349,7 +350,10 @@ def _merge_postgresql(cursor, ids: list[int] | None, nestloop: str) -> None:
     # transaction (a test, an in-process task) may be followed by another. On an error the
     # rollback removes it.
     setting = "on" if nestloop == "on" else "off"
-    cursor.execute(f"ANALYZE {STAGING}; SET LOCAL enable_nestloop = off")
+    # A few measures' rows (an approval's recompute) are planned well enough from the
+    # table's size, and analysing them would cost more than the merge itself.
+    analyse = f"ANALYZE {STAGING}; " if staged >= ANALYSE_FROM_ROWS else ""
+    cursor.execute(f"{analyse}SET LOCAL enable_nestloop = off")
     cursor.execute(merge_sql(ids))
     cursor.execute(f"SET LOCAL enable_nestloop = {setting}; DROP TABLE {STAGING}")
 
