@@ -449,10 +449,18 @@ class DerivedSeries:
     """
 
     def __init__(
-        self, measure: Measure, area: Area, rows: list[tuple], fallback, *, sparse: bool = False
+        self,
+        measure: Measure,
+        area: Area,
+        rows: list[tuple],
+        fallback,
+        *,
+        sparse: bool = False,
+        omitted: frozenset[str] = frozenset(),
     ):
         self.measure, self.area = measure, area
         self.sparse = sparse
+        self._omitted = omitted
         self._rows = {row[Col.month_index]: row for row in rows}
         self._valued = sorted(i for i, row in self._rows.items() if row[Col.value] is not None)
         self._fallback = fallback
@@ -559,6 +567,7 @@ class DerivedSeries:
     def plan_comparison(self, month: Month) -> PlanComparison | None:
         """Return the stored comparison of the plan baseline with the window of its length
         ending with `month` (None when the plan has no baseline or the month no row)."""
+        self._require("plan_base_value")
         baseline = self.measure.priority.plan.baseline
         row = self._rows.get(month.index)
         if baseline is None or row is None:
@@ -572,8 +581,13 @@ class DerivedSeries:
             direction=row[Col.plan_direction],
         )
 
+    def _require(self, field: str) -> None:
+        if field in self._omitted:
+            raise LookupError(f"{field} was not read for this page (see `Stretch.omitted`)")
+
     def spc(self, month: Month) -> dict | None:
         """Return the month's XmR centre, limits and signals, if it has any."""
+        self._require("spc_centre")
         row = self._rows.get(month.index)
         if row is None or row[Col.spc_centre] is None:
             return None
@@ -681,6 +695,7 @@ class Anchored:
     offsets: tuple[int, ...] = (0,)
     months: tuple[int, ...] = ()
     sparse = True  # only the rows at windows' ends: see `DerivedSeries.is_provisional`
+    omitted: frozenset[str] = frozenset()
 
     def read(self, scopes: dict[str, list[int]], area_ids: list[int]) -> list[tuple]:
         """Return the rows, as `DERIVED_FIELDS` tuples, in one query.
@@ -760,6 +775,23 @@ class Stretch:
     reach: int = 0
     areas: tuple[tuple[int, int, int, int], ...] = ()
     sparse = False
+    # What the report never asks a series (the performance table's XmR and plan columns;
+    # `approved` serves sparse reads only): read as NULL, so not converted. Asking for them
+    # raises (`DerivedSeries._require`).
+    omitted = frozenset(
+        {
+            "approved",
+            "spc_centre",
+            "spc_lower",
+            "spc_upper",
+            "spc_signals",
+            "plan_base_value",
+            "plan_current_value",
+            "plan_change_pct",
+            "plan_change_pp",
+            "plan_direction",
+        }
+    )
 
     def read(self, scopes: dict[str, list[int]], area_ids: list[int]) -> list[tuple]:
         """Return the rows, as `DERIVED_FIELDS` tuples, in one query."""
@@ -780,7 +812,9 @@ class Stretch:
                 for a, (first, last, reach) in months.items()
             ],
         )
-        columns = ", ".join(f"d.{f}" for f in DERIVED_FIELDS)
+        columns = ", ".join(
+            f"NULL AS {f}" if f in self.omitted else f"d.{f}" for f in DERIVED_FIELDS
+        )
         # A series' first month: its area's `first`, or earlier when its latest value is
         # near it.
         start = "CASE WHEN a.latest - a.reach < a.first THEN a.latest - a.reach ELSE a.first END"
@@ -985,6 +1019,7 @@ class SeriesBook:
                         by_series[key],
                         self._values,
                         sparse=rows is not None and rows.sparse,
+                        omitted=rows.omitted if rows is not None else frozenset(),
                     )
 
     def _values(self, measure: Measure, area: Area) -> MeasureSeries:

@@ -92,3 +92,37 @@ def test_the_report_reads_fewer_rows_than_every_month(admin_user):
     # automatic charts (its declared charts aside, which reach five years) ask about four.
     assert 0 < len(read) < stored.count()
     assert stored.filter(month_index__lt=min(read).index).exists()
+
+
+def test_the_report_does_not_read_what_it_never_shows(admin_user):
+    # The performance table's XmR and plan columns are left out of the report's read; a
+    # series read so refuses those questions rather than answer them with nothing.
+    plan = Plan.objects.get()
+    reader = Reader.of(admin_user)
+    month = reporting_state(plan=plan, reader=reader).month
+    area = reporting_area()
+    assert month is not None and area is not None
+    measures = selectors.plan_measures(plan)
+    book = SeriesBook(reader)
+    book.prepare(
+        measures,
+        [area],
+        rows=report_sections.report_months(month, area=area, layout=[], targets=[]),
+    )
+    stored = DerivedFigure.objects.filter(
+        measure__in=measures,
+        area=area,
+        scope=DerivedFigure.Scope.ALL,
+        month_index=month.index,
+        spc_centre__isnull=False,
+    ).first()
+    assert stored is not None
+    series = book.fetch(measures, [area])[(stored.measure_id, area.pk)]
+    with pytest.raises(LookupError, match="spc_centre was not read"):
+        series.spc(month)
+    with pytest.raises(LookupError, match="plan_base_value was not read"):
+        series.plan_comparison(month)
+    # Read for the table page, the same series answers: the demo's latest month has limits.
+    whole = SeriesBook(reader).fetch(measures, [area])[(stored.measure_id, area.pk)]
+    answer = whole.spc(month)
+    assert answer is not None and answer["centre"] == stored.spc_centre

@@ -33,9 +33,12 @@ def _every_table() -> list[FigureTable]:
         for section in report_sections(plan=plan, area=area, month=month, book=book)
         for kind, data in section.tables
     ]
+    # A book of its own, as the table page has: the report's reads only what it shows.
     found.append(
         PerformanceTable(
-            performance(measures=Measure.objects.all(), areas=[area], month=month, book=book)
+            performance(
+                measures=Measure.objects.all(), areas=[area], month=month, book=reviewer_book()
+            )
         )
     )
     return found
