@@ -4,9 +4,11 @@
 hit what an engine gets wrong when it is only close: values on their mean (a run must break
 there), trends of exactly six months, gaps at a window's start, series shorter than the XmR
 window, breaks in series, late starts and early stops, drafts, ratio months missing a part,
-all four aggregations and plan baselines of 12, 1, 24 and no months. Values have up to four
-decimal places (54.9, 0.1, 33.3333), which binary floating point cannot hold, so an engine
-averaging in floating point fails here. Runs on PostgreSQL and SQLite.
+all four aggregations and plan baselines of 12, 1, 24 and no months; fourteen-digit values
+(the engine's Python-integer path) and release-based measures are cases of their own.
+Values have up to four decimal places (54.9, 0.1, 33.3333), which binary floating point
+cannot hold, so an engine averaging in floating point fails here. Runs on PostgreSQL and
+SQLite.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from measures.access import Reader
 from measures.arithmetic import figures, spc
 from measures.arithmetic.periods import Month, Period, parse_period
 from measures.engine import derived as engine
 from measures.models import Area, DerivedFigure, Measure, Plan, SeriesBreak, Value
+from measures.selectors import MeasureSeries, SeriesBook
 
 D = Decimal
 FIRST = Month(2018, 1)
@@ -436,3 +440,39 @@ def test_values_too_large_for_64_bit_products_are_still_exact(small_plan):
     check_engine_equals_pure_functions(
         Case("ratio", "percent", "higher_is_better", "24", ratio + [None] * (MONTHS - 40))
     )
+
+
+def test_release_based_figures_leave_the_monthly_figures_as_they_are(small_plan, admin_user):
+    # A release-based measure (SPEC §2): figures for 12 months to a quarter end, stored for
+    # that period with the month of their release, beside monthly values that arrived late
+    # (a release month of their own). The engine materialises monthly values only, and
+    # equals the pure functions on them; the release's figures are read from the values.
+    case = Case("sum", "count", "lower_is_better", "12", constant("5", count=30, start=6))
+    check_engine_equals_pure_functions(case)  # the monthly values alone
+    measure = Measure.objects.get(code="t-assaults")
+    area = Area.objects.get(code="force")
+    columns = [c for c in engine.COLUMN_NAMES if c != "computed_at"]
+    before = sorted(DerivedFigure.objects.filter(measure=measure).values_list(*columns))
+
+    measure.frequency = Measure.Frequency.RELEASE
+    measure.save()
+    Value.objects.filter(measure=measure, start__gte=FIRST.shift(30).first_day).update(
+        released_on=FIRST.shift(38).first_day
+    )
+    Value.objects.create(
+        measure=measure,
+        area=area,
+        start=FIRST.shift(12).first_day,
+        end=FIRST.shift(23).first_day,
+        value=D("45"),
+        released_on=FIRST.shift(28).first_day,
+        status="approved",
+    )
+    engine.recompute([measure.pk])
+    # The same monthly figures, equal to the pure functions as checked above.
+    assert sorted(DerivedFigure.objects.filter(measure=measure).values_list(*columns)) == before
+
+    series = SeriesBook(Reader.of(admin_user)).fetch([measure], [area])[(measure.pk, area.pk)]
+    assert isinstance(series, MeasureSeries)  # read from its values, the release included
+    release = Period(FIRST.shift(12), FIRST.shift(23))
+    assert series.figure(release).value == D("45")
