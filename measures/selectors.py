@@ -774,6 +774,11 @@ class Stretch:
     last: int
     reach: int = 0
     areas: tuple[tuple[int, int, int, int], ...] = ()
+    # An XmR chart reaches back past its window only to give the months before a break in
+    # series limits of their own: measures with no break (all but `broken`, by id) reach
+    # back only `unbroken_reach` months, when it is given.
+    unbroken_reach: int | None = None
+    broken: frozenset[int] = frozenset()
     sparse = False
     # What the report never asks a series (the performance table's XmR and plan columns;
     # `approved` serves sparse reads only): read as NULL, so not converted. Asking for them
@@ -793,6 +798,11 @@ class Stretch:
         }
     )
 
+    def _reach(self, measure_id: int, reach: int) -> int:
+        if self.unbroken_reach is None or measure_id in self.broken:
+            return reach
+        return min(reach, int(self.unbroken_reach))
+
     def read(self, scopes: dict[str, list[int]], area_ids: list[int]) -> list[tuple]:
         """Return the rows, as `DERIVED_FIELDS` tuples, in one query."""
         if not area_ids or not any(scopes.values()):
@@ -805,7 +815,7 @@ class Stretch:
         series, series_params = _series_list(
             ("measure_id", "area_id", "scope", "first", "last", "reach"),
             [
-                (int(m), a, scope, first, last, reach)
+                (int(m), a, scope, first, last, self._reach(int(m), reach))
                 for scope, ids in scopes.items()
                 if scope in valid
                 for m in ids

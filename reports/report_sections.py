@@ -77,10 +77,11 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
     # Series, not-available figures, releases and breaks of every measure in one go: the
     # sections' tables and charts then read nothing per section. Of the series, only the
     # months the report shows or works from are read (`report_months`).
+    breaks = book.breaks(measures)
     book.prepare(
         measures,
         [area] + ([national] if national and national != area else []),
-        rows=report_months(month, area=area, layout=layout, targets=targets),
+        rows=report_months(month, area=area, layout=layout, targets=targets, broken=breaks),
     )
     quarter = Period.range(month.shift(-2), month)
     headline_qs = headlines_for(reader=reader, plan=plan, quarter=quarter)
@@ -88,7 +89,6 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
     for headline in headline_qs.select_related("department").order_by("department__name"):
         headlines.setdefault(headline.priority_id, []).append(headline)
     with_targets = {target.measure_id for target in targets}
-    breaks = book.breaks(measures)
     declared_reads(layout, area=area, book=book)
     sections = []
     kwargs: dict[str, Any] = {"area": area, "month": month, "book": book}
@@ -145,7 +145,7 @@ def report_sections(*, plan, area: Area, month: Month, book: SeriesBook) -> list
     return sections
 
 
-def report_months(month: Month, *, area: Area, layout, targets) -> Stretch:
+def report_months(month: Month, *, area: Area, layout, targets, broken=()) -> Stretch:
     """Return the materialised months the report's tables and charts read to `month`.
 
     Every window they ask about lies within them, moved back for partial data included
@@ -157,7 +157,8 @@ def report_months(month: Month, *, area: Area, layout, targets) -> Stretch:
     - the year-to-date tables and the charts by financial year: that many financial years;
     - the monthly table: the calendar year (its later months too);
     - declared charts: from their first month;
-    - XmR charts: their months worked back from each series' latest value (`reach`).
+    - XmR charts: their months worked back from each series' latest value (`reach`), a
+      year further for measures with a break in series (`broken`, by measure id).
     For the other areas (the national series beside it):
     - the comparison with national: the national rolling 12 months ending in any of the
       last twelve months.
@@ -188,6 +189,8 @@ def report_months(month: Month, *, area: Area, layout, targets) -> Stretch:
         first=min(shared).index,
         last=month.index,
         areas=((area.pk, min(own).index, last.index, XMR_MONTHS + XMR_REACH_BACK - 1),),
+        unbroken_reach=XMR_MONTHS - 1,
+        broken=frozenset(int(m) for m in broken),
     )
 
 

@@ -9,6 +9,7 @@ the row's unit, its footnote marks, and each change in a column of its own unit 
 
 from __future__ import annotations
 
+import functools
 import html
 import inspect
 from decimal import Decimal
@@ -41,7 +42,20 @@ def _escape(value: Any) -> str:
     return value if hasattr(value, "__html__") else html.escape(str(value))
 
 
-def _cell_function(renderer, wants: set[str], default: Any, empty_values: tuple):
+@functools.cache
+def _signature_parameters(function) -> frozenset[str]:
+    return frozenset(inspect.signature(function).parameters)
+
+
+def _parameters(renderer) -> frozenset[str]:
+    """The names a render method takes (read once per function, not once per table)."""
+    function = getattr(renderer, "__func__", None)
+    if function is None:
+        return frozenset(inspect.signature(renderer).parameters)
+    return frozenset(_signature_parameters(function)) - {"self"}
+
+
+def _cell_function(renderer, wants: frozenset[str], default: Any, empty_values: tuple):
     """Return record, value → escaped cell HTML, as tables2 renders the column: the default
     for an empty value, else the render method called with what it asks for."""
 
@@ -236,15 +250,19 @@ class FigureTable(tables.Table):
         the table's `render_<name>` (or the column's own `render`) called with what it asks
         for (value, record), or the value itself, or the column's default when it is empty.
         """
+        cached = self.__dict__.get("_plan")
+        if cached is not None:  # the same for every row and both of its callers
+            return cached
         plan = []
         for bound in self.columns:
             renderer = getattr(self, f"render_{bound.name}", None)
             if renderer is None and type(bound.column).render is not tables.Column.render:
                 renderer = bound.column.render
-            wants = set(inspect.signature(renderer).parameters) if renderer else set()
+            wants = _parameters(renderer) if renderer else frozenset()
             css = bound.column.attrs.get("td", {}).get("class", "")
             cell = _cell_function(renderer, wants, bound.default, bound.column.empty_values)
             plan.append((str(bound.accessor), cell, css))
+        self._plan = plan
         return plan
 
     def _cells(self) -> list[list[tuple[str, str]]]:
