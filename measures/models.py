@@ -879,3 +879,16 @@ class DerivedFingerprint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.measure_id}: {self.fingerprint[:12]}"
+
+
+class ValueChange(models.Model):
+    """A measure whose values changed (a row inserted, updated or deleted) since a recompute
+    last took its entries: appended by database triggers on the values table in the
+    writer's transaction, whatever the path (`engine.changes`), and deleted by the recompute
+    that computes the measure. No foreign key: a measure's values are deleted with it.
+    """
+
+    measure_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"values of measure {self.measure_id} changed"

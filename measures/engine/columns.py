@@ -84,7 +84,7 @@ class Values:
     def __len__(self) -> int:
         return len(self.measure)
 
-    def subset(self, keep: np.ndarray) -> Values:
+    def subset(self, keep: np.ndarray | slice) -> Values:
         return Values(*(getattr(self, f)[keep] for f in self.__dataclass_fields__))
 
 

@@ -19,8 +19,9 @@ quotient rounded once, half away from zero, to six decimal places.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import cast
 
@@ -28,6 +29,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.db.models import Field
 from django.utils import timezone
+from psycopg.copy import QueuedLibpqWriter
 
 from measures.engine.binary import HEADER, TRAILER, figures_copy_data, rows_read
 from measures.engine.columns import (
@@ -179,16 +181,30 @@ WHERE TRUE {_only("m.id", ids)}
     return inputs
 
 
-def figures_of(values: Values, measures: dict[int, MeasureInfo]) -> dict[str, Figures]:
-    """Both scopes' figures: every value, and the approved values only."""
-    known = np.isin(values.measure, np.fromiter(measures, dtype=np.int64, count=len(measures)))
-    values = values.subset(known)
-    return {
-        DerivedFigure.Scope.ALL: figures_compute(values, measures),
-        DerivedFigure.Scope.APPROVED: figures_compute(values.subset(values.approved), measures),
-    }
+def figures_of(values: Values, measures: dict[int, MeasureInfo]) -> Iterator[tuple[str, Figures]]:
+    """Both scopes' figures — every value, and the approved values only — batch by batch of
+    whole measures, about `BATCH_VALUES` values at a time.
+
+    A series' figures depend on its own values only, so batches change no figure; they keep
+    each computation's arrays small enough to stay in the processor's caches (one pass over
+    1.6 million values at once is three times slower than sixteen passes over a tenth of
+    them), and let the figures of one batch be written while the next is computed.
+    """
+    ids = np.fromiter(measures, dtype=np.int64, count=len(measures))
+    values = values.subset(np.isin(values.measure, ids))
+    values = values.subset(np.argsort(values.measure, kind="stable"))
+    firsts = np.flatnonzero(np.r_[True, values.measure[1:] != values.measure[:-1]])
+    lo, count = 0, len(values)
+    while lo < count:
+        after = int(np.searchsorted(firsts, lo + BATCH_VALUES))
+        hi = int(firsts[after]) if after < len(firsts) else count
+        batch = values.subset(slice(lo, hi))
+        yield DerivedFigure.Scope.ALL, figures_compute(batch, measures)
+        yield DerivedFigure.Scope.APPROVED, figures_compute(batch.subset(batch.approved), measures)
+        lo = hi
 
 
+BATCH_VALUES = 100_000  # values computed at a time (figures_of)
 KEY = ("measure_id", "area_id", "scope", "month_index")
 ANALYSE_FROM_ROWS = 100_000  # staged rows worth statistics before the merge is planned
 STAGING = "fresh_derived"
@@ -258,17 +274,15 @@ def recompute(measure_ids: Iterable[int] | None = None) -> int:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('pcp-recompute'))")
         inputs = inputs_read(cursor, ids)
         fresh = figures_of(values_read(cursor, ids), inputs.measures)
-        computed = sum(len(f) for f in fresh.values())
         if postgres and not inputs.holds_rows:
             # Nothing to merge with (a first run, a rebuild after a wipe): straight in.
-            figures_copy(cursor, table, fresh, now)
-            return computed
+            return figures_copy(cursor, table, fresh, now)
         cursor.execute(f"CREATE TEMP TABLE {STAGING} AS SELECT {COLUMNS} FROM {table} WHERE 1 = 0")
         if postgres:
-            figures_copy(cursor, STAGING, fresh, now)
+            computed = figures_copy(cursor, STAGING, fresh, now)
             _merge_postgresql(cursor, ids, inputs.nestloop, computed)
         else:
-            _insert_sqlite(cursor, fresh, now)
+            computed = _insert_sqlite(cursor, fresh, now)
             _merge_sqlite(cursor, ids)
             cursor.execute(f"DROP TABLE {STAGING}")
     return computed
@@ -279,26 +293,42 @@ def _field_type(column: str) -> str:
     return cast(Field, field).get_internal_type()
 
 
-def figures_copy(cursor, table: str, fresh: dict[str, Figures], now: datetime.datetime) -> None:
-    """COPY the figures into `table` in binary format."""
+def figures_copy(
+    cursor, table: str, fresh: Iterable[tuple[str, Figures]], now: datetime.datetime
+) -> int:
+    """COPY the figures into `table` in binary format; return the rows written.
+
+    The data goes to the server from a second thread (psycopg's queued writer), so the
+    server stores one batch while this thread computes and encodes the next.
+    """
     kinds = [(name, KINDS[_field_type(name)]) for name in COLUMN_NAMES]
     epoch = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
     computed_at_us = (now - epoch) // datetime.timedelta(microseconds=1)
-    with cursor.copy(f"COPY {table} ({COLUMNS}) FROM STDIN (FORMAT binary)") as copy:
+    rows = 0
+    sql = f"COPY {table} ({COLUMNS}) FROM STDIN (FORMAT binary)"
+    raw = getattr(cursor, "cursor", cursor)  # psycopg's own cursor under Django's wrapper
+    # Logged as Django's own `copy` logs it (its wrapper takes no writer).
+    debug = getattr(cursor, "debug_sql", None)
+    with debug(sql) if debug else contextlib.nullcontext():
+        started = raw.copy(sql, writer=QueuedLibpqWriter(raw))
+    with started as copy:
         copy.write(HEADER)
-        for scope, figures in fresh.items():
+        for scope, figures in fresh:
+            rows += len(figures)
             for chunk in figures_copy_data(
                 figures, columns=kinds, scope=scope, computed_at_us=computed_at_us
             ):
                 copy.write(chunk)
         copy.write(TRAILER)
+    return rows
 
 
-def _insert_sqlite(cursor, fresh: dict[str, Figures], now: datetime.datetime) -> None:
-    """Insert the figures into the staging table (SQLite: small data, row by row)."""
+def _insert_sqlite(cursor, fresh: Iterable[tuple[str, Figures]], now: datetime.datetime) -> int:
+    """Insert the figures into the staging table (SQLite: small data, row by row); return
+    the rows inserted."""
     kinds = {name: _field_type(name) for name in COLUMN_NAMES}
     rows: list[tuple] = []
-    for scope, figures in fresh.items():
+    for scope, figures in fresh:
         count = len(figures)
         if not count:
             continue
@@ -337,6 +367,7 @@ def _insert_sqlite(cursor, fresh: dict[str, Figures], now: datetime.datetime) ->
         rows += zip(*columns, strict=True)
     placeholders = ", ".join(["%s"] * len(COLUMN_NAMES))
     cursor.executemany(f"INSERT INTO {STAGING} ({COLUMNS}) VALUES ({placeholders})", rows)
+    return len(rows)
 
 
 def _merge_postgresql(cursor, ids: list[int] | None, nestloop: str, staged: int) -> None:

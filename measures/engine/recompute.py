@@ -4,9 +4,10 @@
 periodic safety net for marks whose task was lost.
 
 A run over every measure is incremental unless forced: it recomputes only the measures
-whose inputs changed since their figures were computed (their fingerprint differs,
-`engine.fingerprints`) and those marked stale. With nothing changed it reads the
-fingerprints and writes nothing else.
+whose values changed (the database's log, `engine.changes`), whose other inputs changed
+since their figures were computed (their fingerprint differs, `engine.fingerprints`), and
+those marked stale. With nothing changed it reads the log and the fingerprints and writes
+nothing else.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from measures.engine import derived
+from measures.engine.changes import changes_take
 from measures.engine.fingerprints import (
     fingerprints_read,
     fingerprints_stale,
@@ -29,9 +31,10 @@ def recompute_run(
     """Recompute the measures named, or (None) every measure whose inputs changed or that is
     marked stale — every measure when `full`; clear their marks and record the outcome.
 
-    The marks are deleted first, in the same transaction as the recompute: a mark still
-    uncommitted then survives (its change may not be in these figures, so it must run
-    again), and every mark deleted belongs to a change the recompute that follows sees.
+    The marks and the log's entries of changed values are deleted first, in the same
+    transaction as the recompute: one still uncommitted then survives (its change may not be
+    in these figures, so it must run again), and every one deleted belongs to a change the
+    recompute that follows sees.
     The fingerprints are read before the figures are computed and stored with them, so a
     change committed in between leaves a stored fingerprint that no longer matches, and the
     next run recomputes that measure again: a fingerprint can be older than the figures
@@ -46,7 +49,7 @@ def recompute_run(
                 # behind another compares with what that one stored, and finds less to do.
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(hashtext('pcp-recompute'))")
-            marked = _marks_take(ids)
+            marked = _marks_take(ids) | changes_take(ids)
             current = fingerprints_read(ids)
             if ids is not None:
                 todo = set(ids)

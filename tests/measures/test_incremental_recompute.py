@@ -1,7 +1,8 @@
 """The default recompute redoes only the measures whose inputs changed (issue 14).
 
 Each change below is written straight to the database, past the services, so no recompute
-mark is set: what finds the stale measure is the fingerprint of its inputs alone. The
+mark is set: what finds the stale measure is the fingerprint of its inputs, or for values
+the database's own log of their changes (`engine.changes`). The
 default run must recompute exactly the measures the change concerns, and leave every figure
 as a forced full rebuild (`recompute --all`) would.
 """
@@ -217,9 +218,12 @@ def test_an_unchanged_run_writes_nothing(measures):
         for q in queries
         if q["sql"].lstrip().split()[0].upper() in {"INSERT", "UPDATE", "DELETE", "CREATE"}
     ]
-    # Only the run's own record, and the delete of marks (there are none).
+    # Only the run's own record, and the deletes of marks and logged changes (there are none).
     assert all(
-        "measures_recomputerun" in sql or sql.startswith("DELETE FROM measures_pendingrecompute")
+        "measures_recomputerun" in sql
+        or sql.startswith(
+            ("DELETE FROM measures_pendingrecompute", "DELETE FROM measures_valuechange")
+        )
         for sql in writes
     ), writes
 
@@ -271,3 +275,21 @@ def test_the_command_is_incremental_and_rebuilds_everything_with_all(measures, c
     call_command("recompute", "--all")
     assert "of 4 measure(s)" in capsys.readouterr().out
     assert RecomputeRun.objects.filter(full=True).count() == 2  # the fixture's and this
+
+
+@pytest.mark.parametrize("batch", [1, 50, 10**9])
+def test_batches_of_measures_change_no_figure(measures, monkeypatch, batch):
+    """The engine computes whole measures a batch at a time (derived.BATCH_VALUES): one
+    measure per batch, a few, or all at once, from scratch and merged, the figures are the
+    same."""
+    from measures.engine import derived
+
+    expected = figures()
+    monkeypatch.setattr(derived, "BATCH_VALUES", batch)
+
+    DerivedFigure.objects.all().delete()  # from scratch: straight into the table
+    assert recompute_run(None, full=True).rows == len(expected)
+    assert figures() == expected
+    DerivedFigure.objects.filter(scope="approved").delete()  # merged with what is there
+    recompute_run(None, full=True)
+    assert figures() == expected

@@ -13,7 +13,15 @@ from django.db.models import F
 from measures.engine.recompute import recompute_run
 from measures.engine.tasks import recompute_all_task
 from measures.importing.plan import plan_import
-from measures.models import Area, DerivedFigure, DerivedFingerprint, Measure, RecomputeRun, Value
+from measures.models import (
+    Area,
+    DerivedFigure,
+    DerivedFingerprint,
+    Measure,
+    RecomputeRun,
+    Value,
+    ValueChange,
+)
 from tests.conftest import SMALL_PLAN
 from tests.factories import monthly_values
 from tests.tasks.conftest import wait_for
@@ -38,17 +46,22 @@ def test_the_nightly_task_recomputes_only_what_changed_and_everything_when_asked
     monthly_values(measures["t-assaults"], areas)
     monthly_values(measures["t-cash"], areas[:1])
     recompute_run(None, full=True)
-    # A value changed past the services: no mark, no task; only the fingerprint knows.
+    # A value changed past the services: no mark, no task; only the database's own log of
+    # changed values knows (engine.changes).
     changed = Value.objects.filter(measure=measures["t-cash"]).order_by("start").last()
     Value.objects.filter(pk=changed.pk).update(value=F("value") + 100)
-    before = DerivedFingerprint.objects.get(measure=measures["t-cash"]).fingerprint
+    assert list(ValueChange.objects.values_list("measure_id", flat=True)) == [
+        measures["t-cash"].pk
+    ]
+    before = DerivedFingerprint.objects.get(measure=measures["t-cash"]).computed_at
     worker = broker.start_worker("w1")
 
     nightly = recompute_all_task.delay()
     run = wait_for(lambda: finished(nightly.id), "the nightly run", logs=[worker])
 
     assert (run.full, run.measures_recomputed) == (False, 1)
-    assert DerivedFingerprint.objects.get(measure=measures["t-cash"]).fingerprint != before
+    assert DerivedFingerprint.objects.get(measure=measures["t-cash"]).computed_at > before
+    assert not ValueChange.objects.exists()
     row = DerivedFigure.objects.get(
         measure=measures["t-cash"],
         area=changed.area,
