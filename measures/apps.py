@@ -16,4 +16,6 @@ class MeasuresConfig(AppConfig):
     verbose_name = "Plan and measures"
 
     def ready(self) -> None:
+        from measures import checks  # noqa: F401  (registers the system checks)
+
         post_migrate.connect(_install_change_log, sender=self, dispatch_uid="pcp-change-log")

@@ -102,6 +102,27 @@ def changes_install(connection: BaseDatabaseWrapper = default_connection) -> Non
             cursor.execute(statement)
 
 
+def changes_missing(connection: BaseDatabaseWrapper = default_connection) -> list[str]:
+    """Return the names of the change log's triggers missing from the database (a restore
+    of a schema without them, a table rebuilt by hand): changes of values would then go
+    unseen by the nightly run until the next `migrate` reinstalls them."""
+    values = Value._meta.db_table
+    events = (*EVENTS, "truncate") if connection.vendor == "postgresql" else EVENTS
+    wanted = {f"{values}_{event}_logged" for event in events}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND tgenabled <> 'D'",
+                [values],
+            )
+        else:
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [values]
+            )
+        present = {row[0] for row in cursor.fetchall()}
+    return sorted(wanted - present)
+
+
 def changes_take(measure_ids: Iterable[int] | None) -> set[int]:
     """Delete the log's entries of these measures (all when None); return the measures whose
     values changed. One statement, so every entry returned is one deleted."""
@@ -114,4 +135,4 @@ def changes_take(measure_ids: Iterable[int] | None) -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
-__all__ = ["changes_install", "changes_take"]
+__all__ = ["changes_install", "changes_missing", "changes_take"]

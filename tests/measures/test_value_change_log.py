@@ -230,3 +230,21 @@ def test_the_nightly_run_does_not_read_the_values(plan):
     assert run.measures_recomputed == 0
     reads = [q["sql"] for q in queries if f"{VALUES} " in q["sql"] or f'"{VALUES}"' in q["sql"]]
     assert not reads, reads
+
+
+def test_the_system_check_says_when_the_triggers_are_missing(plan):
+    from measures.checks import change_log_check
+
+    assert change_log_check(None, databases=["default"]) == []
+    drop = (
+        "DROP TRIGGER {0}_delete_logged ON {0}"
+        if connection.vendor == "postgresql"
+        else "DROP TRIGGER {0}_delete_logged"
+    )
+    raw(drop.format(VALUES))
+
+    [warning] = change_log_check(None, databases=["default"])
+    assert warning.id == "measures.W001"
+    assert f"{VALUES}_delete_logged" in warning.msg and "migrate" in warning.hint
+    changes_install()
+    assert change_log_check(None, databases=["default"]) == []
