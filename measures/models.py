@@ -851,6 +851,11 @@ class RecomputeRun(models.Model):
     measures_recomputed = models.PositiveIntegerField(
         default=0, help_text="0: nothing had changed since the last recompute."
     )
+    series_recomputed = models.PositiveIntegerField(
+        default=0,
+        help_text="Single series (measure and area) recomputed because their values changed, "
+        "of measures not recomputed whole.",
+    )
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
@@ -882,13 +887,19 @@ class DerivedFingerprint(models.Model):
 
 
 class ValueChange(models.Model):
-    """A measure whose values changed (a row inserted, updated or deleted) since a recompute
-    last took its entries: appended by database triggers on the values table in the
-    writer's transaction, whatever the path (`engine.changes`), and deleted by the recompute
-    that computes the measure. No foreign key: a measure's values are deleted with it.
+    """A series (measure and area) whose values changed — a row inserted, updated or deleted —
+    since a recompute last took its entries: appended by database triggers on the values
+    table in the writer's transaction, whatever the path (`engine.changes`), and deleted by
+    the recompute that computes the series. No foreign keys: a measure's values are deleted
+    with it.
     """
 
     measure_id = models.BigIntegerField()
+    area_id = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Empty: every area of the measure (the values table was truncated).",
+    )
 
     def __str__(self) -> str:
-        return f"values of measure {self.measure_id} changed"
+        return f"values of measure {self.measure_id}, area {self.area_id or 'all'} changed"

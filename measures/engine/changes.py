@@ -1,19 +1,22 @@
-"""The database's own log of changed values: which measures' values changed since a recompute.
+"""The database's own log of changed values: which series' values changed since a recompute.
 
-Triggers on the values table append to `measures_valuechange` the measure of every value
-row inserted, updated (when any of its columns changed) or deleted, and every measure when
-the table is truncated — in the writer's own transaction, whichever path wrote: a service,
+Triggers on the values table append to `measures_valuechange` the series (measure and area)
+of every value row inserted, updated (when any of its columns changed) or deleted, and every
+measure, all its areas, when the table is truncated — in the writer's own transaction,
+whichever path wrote: a service,
 an import's COPY, the admin, a hand-written UPDATE in `psql`. A recompute takes (deletes)
-the entries of the measures it computes in its own transaction, before it reads the values:
+the entries of the series it computes in its own transaction, before it reads the values:
 
 - an entry committed before the take is deleted by it, and its change is in the values the
   recompute reads after;
-- an entry committed after the take survives, so the next run recomputes that measure;
+- an entry committed after the take survives, so the next run recomputes that series;
 - a write rolled back leaves no entry, and a recompute rolled back leaves its entries.
 
 So the nightly run learns what changed from this log, at the cost of the log's length (no
 pass over the values), and `engine.fingerprints` hashes only the small inputs (definitions,
-breaks in series, targets). Entries are append-only: a writer never waits for a recompute,
+breaks in series, targets). And because a series' figures depend on its own values alone, a
+change of values (an approval, a save) recomputes only the series it touched, not every
+area of the measure. Entries are append-only: a writer never waits for a recompute,
 nor for another writer, because of them.
 
 PostgreSQL runs one trigger per statement (transition tables: one INSERT … SELECT DISTINCT
@@ -45,18 +48,18 @@ def _postgresql_sql() -> list[str]:
 CREATE OR REPLACE FUNCTION {log}_append() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO {log} (measure_id) SELECT DISTINCT measure_id FROM new_rows;
+    INSERT INTO {log} (measure_id, area_id) SELECT DISTINCT measure_id, area_id FROM new_rows;
   ELSIF TG_OP = 'DELETE' THEN
-    INSERT INTO {log} (measure_id) SELECT DISTINCT measure_id FROM old_rows;
+    INSERT INTO {log} (measure_id, area_id) SELECT DISTINCT measure_id, area_id FROM old_rows;
   ELSIF TG_OP = 'UPDATE' THEN
-    INSERT INTO {log} (measure_id)
-    SELECT n.measure_id FROM new_rows n JOIN old_rows o ON o.id = n.id
+    INSERT INTO {log} (measure_id, area_id)
+    SELECT n.measure_id, n.area_id FROM new_rows n JOIN old_rows o ON o.id = n.id
     WHERE n IS DISTINCT FROM o
     UNION
-    SELECT o.measure_id FROM new_rows n JOIN old_rows o ON o.id = n.id
+    SELECT o.measure_id, o.area_id FROM new_rows n JOIN old_rows o ON o.id = n.id
     WHERE n IS DISTINCT FROM o;
   ELSE
-    INSERT INTO {log} (measure_id) SELECT id FROM {measures};
+    INSERT INTO {log} (measure_id, area_id) SELECT id, NULL FROM {measures};
   END IF;
   RETURN NULL;
 END $$
@@ -85,12 +88,12 @@ def _sqlite_sql() -> list[str]:
     )
     return [
         f"CREATE TRIGGER IF NOT EXISTS {values}_insert_logged AFTER INSERT ON {values} "
-        f"BEGIN INSERT INTO {log} (measure_id) VALUES (NEW.measure_id); END",
+        f"BEGIN INSERT INTO {log} (measure_id, area_id) VALUES (NEW.measure_id, NEW.area_id); END",
         f"CREATE TRIGGER IF NOT EXISTS {values}_delete_logged AFTER DELETE ON {values} "
-        f"BEGIN INSERT INTO {log} (measure_id) VALUES (OLD.measure_id); END",
+        f"BEGIN INSERT INTO {log} (measure_id, area_id) VALUES (OLD.measure_id, OLD.area_id); END",
         f"CREATE TRIGGER IF NOT EXISTS {values}_update_logged AFTER UPDATE ON {values} "
-        f"WHEN {changed} BEGIN INSERT INTO {log} (measure_id) "
-        f"SELECT NEW.measure_id UNION SELECT OLD.measure_id; END",
+        f"WHEN {changed} BEGIN INSERT INTO {log} (measure_id, area_id) "
+        f"SELECT NEW.measure_id, NEW.area_id UNION SELECT OLD.measure_id, OLD.area_id; END",
     ]
 
 
@@ -123,16 +126,26 @@ def changes_missing(connection: BaseDatabaseWrapper = default_connection) -> lis
     return sorted(wanted - present)
 
 
-def changes_take(measure_ids: Iterable[int] | None) -> set[int]:
-    """Delete the log's entries of these measures (all when None); return the measures whose
-    values changed. One statement, so every entry returned is one deleted."""
+def changes_take(measure_ids: Iterable[int] | None) -> dict[int, set[int] | None]:
+    """Delete the log's entries of these measures (all when None); return, for each measure
+    whose values changed, the areas whose series changed — None for every area. One
+    statement, so every entry returned is one deleted."""
     where = ""
     if measure_ids is not None:
         listed = ",".join(str(int(i)) for i in measure_ids) or "NULL"
         where = f"WHERE measure_id IN ({listed})"
+    changed: dict[int, set[int] | None] = {}
     with default_connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {ValueChange._meta.db_table} {where} RETURNING measure_id")
-        return {row[0] for row in cursor.fetchall()}
+        cursor.execute(
+            f"DELETE FROM {ValueChange._meta.db_table} {where} RETURNING measure_id, area_id"
+        )
+        for measure_id, area_id in cursor.fetchall():
+            areas = changed.setdefault(measure_id, set())
+            if area_id is None or areas is None:
+                changed[measure_id] = None
+            else:
+                areas.add(area_id)
+    return changed
 
 
 __all__ = ["changes_install", "changes_missing", "changes_take"]

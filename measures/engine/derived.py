@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import cast
 
@@ -90,6 +90,22 @@ def _only(column: str, ids: list[int] | None) -> str:
     return f"AND {column} IN ({','.join(str(int(i)) for i in ids) or 'NULL'})"
 
 
+Series = Mapping[int, Iterable[int]]  # areas of a measure, for single series of it
+
+
+def _chosen(measure: str, area: str, ids: list[int] | None, series: Series | None) -> str:
+    """The condition (`AND …`) for the rows of the whole measures `ids` (every measure when
+    None) and of the single `series` of other measures: one index condition per measure, so
+    the table's unique index (measure, area, …) finds them."""
+    if ids is None:
+        return ""
+    parts = [f"{measure} IN ({','.join(str(int(i)) for i in ids)})"] if ids else []
+    for m, areas in sorted((series or {}).items()):
+        listed = ",".join(str(int(a)) for a in sorted(areas))
+        parts.append(f"({measure} = {int(m)} AND {area} IN ({listed}))")
+    return f"AND ({' OR '.join(parts) or 'FALSE'})"
+
+
 VALUE_FIELDS = [
     ("measure", ">i8"),
     ("area", ">i8"),
@@ -102,14 +118,16 @@ VALUE_FIELDS = [
 ]
 
 
-def values_read(cursor, ids: list[int] | None) -> Values:
-    """The monthly values of the measures (all when None), in one pass."""
+def values_read(cursor, ids: list[int] | None, series: Series | None = None) -> Values:
+    """The monthly values of the measures (all when None) and of the single series of
+    others, in one pass."""
     sql = f"""
 SELECT val.measure_id, val.area_id, {_month_index("val.start")}, {_scaled("val.value")},
        {_scaled("val.numerator")}, {_scaled("val.denominator")},
        (val.numerator IS NOT NULL AND val.denominator IS NOT NULL),
        (val.status = 'approved')
-FROM {Value._meta.db_table} val WHERE val.start = val."end" {_only("val.measure_id", ids)}
+FROM {Value._meta.db_table} val
+WHERE val.start = val."end" {_chosen("val.measure_id", "val.area_id", ids, series)}
 """
     if connection.vendor == "postgresql":
         with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as copy:
@@ -210,7 +228,7 @@ ANALYSE_FROM_ROWS = 100_000  # staged rows worth statistics before the merge is 
 STAGING = "fresh_derived"
 
 
-def merge_sql(measure_ids: list[int] | None) -> str:
+def merge_sql(measure_ids: list[int] | None, series: Series | None = None) -> str:
     """Return the PostgreSQL statement that merges the staged figures into the table.
 
     The difference is found by one full join of the staged rows with the table's rows of the
@@ -222,11 +240,10 @@ def merge_sql(measure_ids: list[int] | None) -> str:
     table = DerivedFigure._meta.db_table
     columns = [c.strip() for c in COLUMNS.split(",")]
     figures = [c for c in columns if c not in (*KEY, "computed_at")]
-    # The measures' rows only, on every side: a recompute of one measure reads that
-    # measure's rows through the table's unique index (measure first), not the whole table.
-    ids = None if measure_ids is None else ",".join(str(int(i)) for i in measure_ids) or "NULL"
-    only = "" if ids is None else f"WHERE measure_id IN ({ids})"
-    theirs = "" if ids is None else f"{table}.measure_id IN ({ids}) AND"
+    # The measures' and series' rows only, on every side: a recompute of one measure reads
+    # that measure's rows through the table's unique index (measure first), not the table.
+    only = "WHERE TRUE " + _chosen("measure_id", "area_id", measure_ids, series)
+    theirs = _chosen(f"{table}.measure_id", f"{table}.area_id", measure_ids, series)
     same_row = " AND ".join(f"f.{k} = t.{k}" for k in KEY)
     changed = (
         f"({', '.join(f't.{c}' for c in figures)}) IS DISTINCT FROM "
@@ -240,18 +257,19 @@ WITH diff AS MATERIALIZED (
     WHERE t.id IS NULL OR f.measure_id IS NULL OR {changed}
 ),
 deleted AS (
-    DELETE FROM {table} WHERE {theirs} id IN (SELECT target_id FROM diff WHERE gone)
+    DELETE FROM {table} WHERE id IN (SELECT target_id FROM diff WHERE gone) {theirs}
 ),
 updated AS (
     UPDATE {table} SET {", ".join(f"{c} = diff.{c}" for c in (*figures, "computed_at"))}
-    FROM diff WHERE {theirs} {table}.id = diff.target_id AND NOT diff.gone
+    FROM diff WHERE {table}.id = diff.target_id AND NOT diff.gone {theirs}
 )
 INSERT INTO {table} ({COLUMNS}) SELECT {COLUMNS} FROM diff WHERE target_id IS NULL
 """
 
 
-def recompute(measure_ids: Iterable[int] | None = None) -> int:
-    """Recompute the derived figures of the measures (all when None); return rows computed.
+def recompute(measure_ids: Iterable[int] | None = None, *, series: Series | None = None) -> int:
+    """Recompute the derived figures of the measures (all when None), and of the single
+    `series` of other measures ({measure: areas}); return rows computed.
 
     The figures are written in one transaction: straight into the table when it holds none
     of the measures' rows (and, for every measure, no rows at all), otherwise into a
@@ -263,7 +281,13 @@ def recompute(measure_ids: Iterable[int] | None = None) -> int:
     Idempotent: running it twice, or twice at once, leaves the same rows (the second waits
     on the first's lock and then finds nothing to change).
     """
-    ids = None if measure_ids is None else sorted({int(i) for i in measure_ids})
+    whole = None if measure_ids is None else sorted({int(i) for i in measure_ids})
+    partial = (
+        {}
+        if whole is None
+        else {int(m): set(a) for m, a in (series or {}).items() if int(m) not in whole and a}
+    )
+    ids = None if whole is None else sorted({*whole, *partial})
     now = timezone.now()
     table = DerivedFigure._meta.db_table
     postgres = connection.vendor == "postgresql"
@@ -273,17 +297,17 @@ def recompute(measure_ids: Iterable[int] | None = None) -> int:
             # rows would otherwise both insert them, violating the unique constraint.
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('pcp-recompute'))")
         inputs = inputs_read(cursor, ids)
-        fresh = figures_of(values_read(cursor, ids), inputs.measures)
+        fresh = figures_of(values_read(cursor, whole, partial), inputs.measures)
         if postgres and not inputs.holds_rows:
             # Nothing to merge with (a first run, a rebuild after a wipe): straight in.
             return figures_copy(cursor, table, fresh, now)
         cursor.execute(f"CREATE TEMP TABLE {STAGING} AS SELECT {COLUMNS} FROM {table} WHERE 1 = 0")
         if postgres:
             computed = figures_copy(cursor, STAGING, fresh, now)
-            _merge_postgresql(cursor, ids, inputs.nestloop, computed)
+            _merge_postgresql(cursor, merge_sql(whole, partial), inputs.nestloop, computed)
         else:
             computed = _insert_sqlite(cursor, fresh, now)
-            _merge_sqlite(cursor, ids)
+            _merge_sqlite(cursor, whole, partial)
             cursor.execute(f"DROP TABLE {STAGING}")
     return computed
 
@@ -370,7 +394,7 @@ def _insert_sqlite(cursor, fresh: Iterable[tuple[str, Figures]], now: datetime.d
     return len(rows)
 
 
-def _merge_postgresql(cursor, ids: list[int] | None, nestloop: str, staged: int) -> None:
+def _merge_postgresql(cursor, merge: str, nestloop: str, staged: int) -> None:
     # Statistics for the staged rows (the planner would otherwise guess from its pages), and
     # no nested loop for the merge: with statistics saying the table is empty (analysed
     # right after `migrate`, or after a wipe), a nested loop looks cheapest and would scan
@@ -385,18 +409,16 @@ def _merge_postgresql(cursor, ids: list[int] | None, nestloop: str, staged: int)
     # table's size, and analysing them would cost more than the merge itself.
     analyse = f"ANALYZE {STAGING}; " if staged >= ANALYSE_FROM_ROWS else ""
     cursor.execute(f"{analyse}SET LOCAL enable_nestloop = off")
-    cursor.execute(merge_sql(ids))
+    cursor.execute(merge)
     cursor.execute(f"SET LOCAL enable_nestloop = {setting}; DROP TABLE {STAGING}")
 
 
-def _merge_sqlite(cursor, ids: list[int] | None) -> None:
+def _merge_sqlite(cursor, ids: list[int] | None, series: Series | None) -> None:
     table = DerivedFigure._meta.db_table
     columns = [c.strip() for c in COLUMNS.split(",")]
     figures = [c for c in columns if c not in (*KEY, "computed_at")]
     same_row = " AND ".join(f"f.{k} = {table}.{k}" for k in KEY)
-    only = (
-        "" if ids is None else f"AND {table}.measure_id IN ({','.join(map(str, ids)) or 'NULL'})"
-    )
+    only = _chosen(f"{table}.measure_id", f"{table}.area_id", ids, series)
     # SQLite joins by nested loops: give it the key to look staged rows up by (the table's
     # own rows are looked up by its unique index).
     cursor.execute(f"CREATE INDEX {STAGING}_key ON {STAGING} ({', '.join(KEY)})")

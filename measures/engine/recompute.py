@@ -3,11 +3,13 @@
 `recompute_run` is what the tasks and `manage.py recompute` call; `recompute_sweep` is the
 periodic safety net for marks whose task was lost.
 
-A run over every measure is incremental unless forced: it recomputes only the measures
-whose values changed (the database's log, `engine.changes`), whose other inputs changed
-since their figures were computed (their fingerprint differs, `engine.fingerprints`), and
-those marked stale. With nothing changed it reads the log and the fingerprints and writes
-nothing else.
+A run is incremental unless forced: it recomputes every series of the measures whose
+definition, breaks, targets or plan baseline changed since their figures were computed
+(their fingerprint differs, `engine.fingerprints`), and only the series (measure and area)
+whose values changed (the database's log, `engine.changes`) of the others — an approval in
+one area recomputes that area's series, not the measure's sixty-four. A measure marked
+stale, or named, with neither is recomputed whole. With nothing changed a run reads the log
+and the fingerprints and writes nothing else.
 """
 
 from __future__ import annotations
@@ -28,17 +30,20 @@ from measures.models import PendingRecompute, RecomputeRun
 def recompute_run(
     measure_ids: list[int] | None, *, task_id: str = "", full: bool = False
 ) -> RecomputeRun:
-    """Recompute the measures named, or (None) every measure whose inputs changed or that is
-    marked stale — every measure when `full`; clear their marks and record the outcome.
+    """Recompute what changed of the measures named, or (None) of every measure — everything
+    of them when `full`; clear their marks and record the outcome.
 
-    The marks and the log's entries of changed values are deleted first, in the same
-    transaction as the recompute: one still uncommitted then survives (its change may not be
-    in these figures, so it must run again), and every one deleted belongs to a change the
-    recompute that follows sees.
-    The fingerprints are read before the figures are computed and stored with them, so a
-    change committed in between leaves a stored fingerprint that no longer matches, and the
-    next run recomputes that measure again: a fingerprint can be older than the figures
-    stored with it, never newer.
+    What changed: every series of a measure whose fingerprint differs (or that has none
+    stored yet), and of the others the series whose values the log says changed; a measure
+    marked stale or named with neither is recomputed whole, as a mark or a request asks.
+
+    The marks and the log's entries are deleted first, in the same transaction as the
+    recompute: one still uncommitted then survives (its change may not be in these figures,
+    so it must run again), and every one deleted belongs to a change the recompute that
+    follows sees. The fingerprints are read before the figures are computed and stored with
+    them, so a change committed in between leaves a stored fingerprint that no longer
+    matches, and the next run recomputes that measure again: a fingerprint can be older than
+    the figures stored with it, never newer.
     """
     ids = None if measure_ids is None else sorted({int(i) for i in measure_ids})
     run = RecomputeRun.objects.create(task_id=task_id, measure_ids=ids or [], full=full)
@@ -49,19 +54,28 @@ def recompute_run(
                 # behind another compares with what that one stored, and finds less to do.
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(hashtext('pcp-recompute'))")
-            marked = _marks_take(ids) | changes_take(ids)
+            marked = _marks_take(ids)
+            changed = changes_take(ids)
             current = fingerprints_read(ids)
-            if ids is not None:
-                todo = set(ids)
-            elif full:
-                todo = set(current)
+            if full:
+                whole = set(current if ids is None else ids)
             else:
-                todo = fingerprints_stale(current) | marked
-            todo &= set(current)  # a measure deleted meanwhile has no figures to compute
+                whole = fingerprints_stale(current)
+                whole |= {m for m, areas in changed.items() if areas is None}
+                whole |= (marked | set(ids or ())) - set(changed)
+            whole &= set(current)  # a measure deleted meanwhile has no figures to compute
+            series = {
+                m: areas
+                for m, areas in changed.items()
+                if m in current and m not in whole and areas is not None
+            }
             if full and ids is None:
                 rows = derived.recompute(None)  # also drops rows of measures gone
+            elif whole or series:
+                rows = derived.recompute(sorted(whole), series=series)
             else:
-                rows = derived.recompute(sorted(todo)) if todo else 0
+                rows = 0
+            todo = whole | set(series)
             fingerprints_store({m: current[m] for m in todo})
     except Exception as exc:
         run.outcome, run.error = RecomputeRun.Outcome.FAILED, str(exc)
@@ -70,7 +84,16 @@ def recompute_run(
         raise
     run.outcome, run.rows, run.finished_at = RecomputeRun.Outcome.DONE, rows, timezone.now()
     run.measures_recomputed = len(todo)
-    run.save(update_fields=["outcome", "rows", "measures_recomputed", "finished_at"])
+    run.series_recomputed = sum(len(areas) for areas in series.values())
+    run.save(
+        update_fields=[
+            "outcome",
+            "rows",
+            "measures_recomputed",
+            "series_recomputed",
+            "finished_at",
+        ]
+    )
     return run
 
 

@@ -15,6 +15,12 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('measure_id', models.BigIntegerField()),
+                ('area_id', models.BigIntegerField(blank=True, null=True, help_text='Empty: every area of the measure (the values table was truncated).')),
             ],
+        ),
+        migrations.AddField(
+            model_name='recomputerun',
+            name='series_recomputed',
+            field=models.PositiveIntegerField(default=0, help_text='Single series (measure and area) recomputed because their values changed, of measures not recomputed whole.'),
         ),
     ]

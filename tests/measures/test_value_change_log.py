@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 
 from measures.engine.changes import changes_install, changes_take
 from measures.engine.recompute import recompute_run
-from measures.models import Area, Measure, Value, ValueChange
+from measures.models import Area, DerivedFigure, Measure, Value, ValueChange
 from tests.factories import monthly_values
 
 VALUES = Value._meta.db_table
@@ -41,6 +41,15 @@ def plan(small_plan):
 def logged() -> set[str]:
     ids = set(ValueChange.objects.values_list("measure_id", flat=True))
     return set(Measure.objects.filter(pk__in=ids).values_list("code", flat=True))
+
+
+def logged_series() -> set[tuple[str, str | None]]:
+    codes = dict(Measure.objects.values_list("pk", "code"))
+    areas = dict(Area.objects.values_list("pk", "code"))
+    return {
+        (codes[m], areas.get(a))
+        for m, a in ValueChange.objects.values_list("measure_id", "area_id")
+    }
 
 
 def raw(sql: str, params=()) -> None:
@@ -122,10 +131,16 @@ WRITES = {
 @pytest.mark.parametrize("write", sorted(WRITES))
 def test_every_write_logs_exactly_the_measures_whose_values_changed(plan, write):
     action, concerned = WRITES[write]
+    written = {
+        (m, a) for m, a in Value.objects.values_list("measure__code", "area__code")
+    }  # the series before
 
     action(plan)
 
     assert logged() == concerned
+    now = set(Value.objects.values_list("measure__code", "area__code"))
+    # Each entry names a series that was or is there, of a measure concerned.
+    assert all(m in concerned and (m, a) in written | now for m, a in logged_series())
     # And the nightly run recomputes them, taking their entries.
     run = recompute_run(None)
     assert run.measures_recomputed == len(concerned)
@@ -153,7 +168,7 @@ def test_a_recompute_rolled_back_leaves_the_entries_for_the_next(plan, monkeypat
 
     Value.objects.filter(pk=first(plan["t-cash"]).pk).update(value=F("value") + 1)
 
-    def fail(ids):
+    def fail(*args, **kwargs):
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(derived, "recompute", fail)
@@ -172,8 +187,9 @@ def test_a_run_for_named_measures_takes_only_their_entries(plan):
     recompute_run([plan["t-cash"].pk])
 
     assert logged() == {"t-assaults"}
-    assert changes_take([plan["t-assaults"].pk]) == {plan["t-assaults"].pk}
-    assert changes_take(None) == set()
+    changed = first(plan["t-assaults"])
+    assert changes_take([plan["t-assaults"].pk]) == {plan["t-assaults"].pk: {changed.area_id}}
+    assert changes_take(None) == {}
 
 
 @pytest.mark.postgres
@@ -248,3 +264,77 @@ def test_the_system_check_says_when_the_triggers_are_missing(plan):
     assert f"{VALUES}_delete_logged" in warning.msg and "migrate" in warning.hint
     changes_install()
     assert change_log_check(None, databases=["default"]) == []
+
+
+def test_a_change_in_one_area_recomputes_that_series_only(plan, monkeypatch):
+    from measures.engine import derived
+
+    computed = []
+    read = derived.values_read
+
+    def spy(cursor, ids, series=None):
+        values = read(cursor, ids, series)
+        computed.append(set(zip(values.measure.tolist(), values.area.tolist(), strict=True)))
+        return values
+
+    monkeypatch.setattr(derived, "values_read", spy)
+    force, nation = Area.objects.get(code="force"), Area.objects.get(code="nation")
+    Value.objects.filter(measure=plan["t-assaults"], area=force, start="2021-06-01").update(
+        value=F("value") + 50
+    )
+    assert logged_series() == {("t-assaults", "force")}
+
+    run = recompute_run([plan["t-assaults"].pk])  # as the task after an approval
+
+    assert computed == [{(plan["t-assaults"].pk, force.pk)}]  # not the nation's series
+    assert (run.measures_recomputed, run.series_recomputed) == (1, 1)
+    by_series = set(figures_now())
+    recompute_run(None, full=True)
+    assert set(figures_now()) == by_series  # what a rebuild writes
+    assert DerivedFigure.objects.filter(measure=plan["t-assaults"], area=nation).exists()
+
+
+def test_a_value_moved_to_another_area_recomputes_both_series(plan):
+    force, nation = Area.objects.get(code="force"), Area.objects.get(code="nation")
+    last = Value.objects.filter(measure=plan["t-cash"], area=force).order_by("start").last()
+    Value.objects.filter(pk=last.pk).update(area=nation)
+
+    assert logged_series() == {("t-cash", "force"), ("t-cash", "nation")}
+    run = recompute_run(None)
+    assert run.series_recomputed == 2
+    by_series = set(figures_now())
+    recompute_run(None, full=True)
+    assert set(figures_now()) == by_series
+
+
+def test_a_series_whose_values_are_all_deleted_loses_its_figures(plan):
+    force = Area.objects.get(code="force")
+    Value.objects.filter(measure=plan["t-cash"], area=force).delete()
+
+    recompute_run(None)
+
+    assert not DerivedFigure.objects.filter(measure=plan["t-cash"], area=force).exists()
+    assert DerivedFigure.objects.filter(measure=plan["t-assaults"], area=force).exists()
+
+
+def test_a_definition_change_recomputes_every_series_of_the_measure(plan):
+    Value.objects.filter(measure=plan["t-assaults"], area__code="force").update(
+        value=F("value") + 1
+    )
+    Measure.objects.filter(pk=plan["t-assaults"].pk).update(aggregation="mean")
+
+    run = recompute_run(None)
+
+    assert (run.measures_recomputed, run.series_recomputed) == (1, 0)  # whole, not one series
+    by_series = set(figures_now())
+    recompute_run(None, full=True)
+    assert set(figures_now()) == by_series
+
+
+def figures_now() -> list[tuple]:
+    fields = [
+        f.attname
+        for f in DerivedFigure._meta.concrete_fields
+        if f.attname not in ("id", "computed_at")
+    ]
+    return list(DerivedFigure.objects.values_list(*fields))

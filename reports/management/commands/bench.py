@@ -410,16 +410,26 @@ class Command(BaseCommand):
             run = recompute_run(None)
             unchanged.append(time.perf_counter() - start)
             recomputed.append(run.measures_recomputed)
-        # One measure after a change of one of its values, as the task after an approval.
+        # One measure, every series of it (every area), after a change of one of its values:
+        # what a change of its definition costs, and what an approval cost until series were
+        # recomputed alone.
         measure = Measure.objects.get(code="bench-m3")
         latest = Value.objects.filter(measure=measure).order_by("-start", "area_id").first()
         assert latest is not None
-        one = []
+        one, series = [], []
         for _ in range(repeat):
             Value.objects.filter(pk=latest.pk).update(value=F("value") + 1)
             start = time.perf_counter()
-            recompute_run([measure.pk])
+            recompute_run([measure.pk], full=True)
             one.append(time.perf_counter() - start)
+        # One series: the same change, then the task after an approval, which recomputes
+        # the series whose values changed (the database's change log says which).
+        for _ in range(repeat):
+            Value.objects.filter(pk=latest.pk).update(value=F("value") + 1)
+            start = time.perf_counter()
+            run = recompute_run([measure.pk])
+            series.append(time.perf_counter() - start)
+            assert run.series_recomputed == 1, "bench: expected one series recomputed"
         floor = statistics.median(floor_times)
         return {
             "full_s": round(full_s, 3),
@@ -432,6 +442,8 @@ class Command(BaseCommand):
             "unchanged_measures_recomputed": max(recomputed),
             "one_measure_s": round(statistics.median(one), 3),
             "one_measure": timing(one),
+            "one_series_s": round(statistics.median(series), 3),
+            "one_series": timing(series),
         }
 
     def write_floor(self, *, repeat: int) -> list[float]:
