@@ -293,3 +293,15 @@ def test_batches_of_measures_change_no_figure(measures, monkeypatch, batch):
     DerivedFigure.objects.filter(scope="approved").delete()  # merged with what is there
     recompute_run(None, full=True)
     assert figures() == expected
+
+
+def test_the_command_recomputes_a_named_measure_whole(measures, capsys):
+    Value.objects.filter(pk=one_value(measures["t-assaults"]).pk).update(value=F("value") + 1)
+
+    call_command("recompute", "t-assaults")
+
+    run = RecomputeRun.objects.latest("pk")
+    assert (run.full, run.measures_recomputed, run.series_recomputed) == (True, 1, 0)
+    assert "of 1 measure(s)" in capsys.readouterr().out
+    # The change's log entry went with it: nothing is left for the nightly run.
+    assert recompute_run(None).measures_recomputed == 0

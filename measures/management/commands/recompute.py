@@ -6,9 +6,9 @@ from measures.models import Measure
 
 class Command(BaseCommand):
     help = (
-        "Recompute derived figures now: of every measure whose inputs changed since its "
-        "figures were computed (the default, as nightly), of the measures named, or of every "
-        "measure (--all)."
+        "Recompute derived figures now: what changed since they were computed (the default, "
+        "as nightly: the series whose values changed, every series of a measure whose "
+        "definition did), every series of the measures named, or of every measure (--all)."
     )
 
     def add_arguments(self, parser):
@@ -31,9 +31,12 @@ class Command(BaseCommand):
                 self.stderr.write(f"unknown measure(s): {', '.join(missing)}")
                 raise SystemExit(1)
             ids = sorted(found.values())
-        run = recompute_run(ids, full=full)
+        # Measures named are recomputed whole, changed or not: that is what naming asks.
+        run = recompute_run(ids, full=full or ids is not None)
+        series = f", {run.series_recomputed} of them in part" if run.series_recomputed else ""
         self.stdout.write(
             self.style.SUCCESS(
-                f"recomputed {run.rows} derived figures of {run.measures_recomputed} measure(s)"
+                f"recomputed {run.rows} derived figures of {run.measures_recomputed} "
+                f"measure(s){series}"
             )
         )
