@@ -9,6 +9,7 @@ record array (`figures_copy_data`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 import numpy as np
@@ -94,13 +95,8 @@ def figures_copy_data(
             values, mask = figures.columns[name]
             fields.append((name, kind, values, mask))
 
-    # Each text's bytes by its code; a direction's code 0 is NULL (no direction).
     texts = {
-        name: np.array(
-            [(d or "").encode() for d in DIRECTIONS]
-            if name.endswith("direction")
-            else [signal_text(code).encode() for code in range(2 ** len(SIGNALS))]
-        )
+        name: _texts("direction" if name.endswith("direction") else "signals")
         for name, kind, _, _ in fields
         if kind == "text" and name != "scope"
     }
@@ -109,9 +105,7 @@ def figures_copy_data(
     text_lengths = {}
     for name, _, values, mask in fields:
         if name in texts:
-            lengths = np.char.str_len(texts[name])[values]
-            if name.endswith("direction"):
-                lengths = np.where(values == 0, -1, lengths)
+            lengths = texts[name][1][values]
             text_lengths[name] = lengths
             key = key * 64 + lengths + 1
         elif mask is not None:
@@ -144,7 +138,7 @@ def figures_copy_data(
                 fill.append((length, size))
                 if size > 0:
                     layout.append((f"f{i}", f"S{size}"))
-                    fill.append((f"f{i}", texts[name][values[rows]]))
+                    fill.append((f"f{i}", texts[name][0][values[rows]]))
                 continue
             part = values[rows]
             if kind == "numeric":
@@ -168,6 +162,20 @@ def figures_copy_data(
         for name, value in fill:
             record[name] = value
         yield record.view(np.uint8).data  # the record's bytes, not copied
+
+
+@functools.cache
+def _texts(kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each code's text as bytes, and its length: -1 (NULL) for a direction's code 0, no
+    direction. Built once, not per batch."""
+    if kind == "direction":
+        texts = np.array([(d or "").encode() for d in DIRECTIONS])
+        lengths = np.char.str_len(texts)
+        lengths[0] = -1
+    else:
+        texts = np.array([signal_text(code).encode() for code in range(2 ** len(SIGNALS))])
+        lengths = np.char.str_len(texts)
+    return texts, lengths
 
 
 def _month_days(month: np.ndarray) -> np.ndarray:

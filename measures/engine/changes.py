@@ -3,8 +3,8 @@
 Triggers on the values table append to `measures_valuechange` the series (measure and area)
 of every value row inserted, updated (when any of its columns changed) or deleted, and every
 measure, all its areas, when the table is truncated — in the writer's own transaction,
-whichever path wrote: a service,
-an import's COPY, the admin, a hand-written UPDATE in `psql`. A recompute takes (deletes)
+whichever path wrote: a service, an import's COPY, the admin, a hand-written UPDATE in
+`psql`. A recompute takes (deletes)
 the entries of the series it computes in its own transaction, before it reads the values:
 
 - an entry committed before the take is deleted by it, and its change is in the values the
@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from django.db import connection as default_connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from measures.engine.derived import only_measures
 from measures.models import Measure, Value, ValueChange
 
 EVENTS = ("insert", "update", "delete")
@@ -130,14 +131,12 @@ def changes_take(measure_ids: Iterable[int] | None) -> dict[int, set[int] | None
     """Delete the log's entries of these measures (all when None); return, for each measure
     whose values changed, the areas whose series changed — None for every area. One
     statement, so every entry returned is one deleted."""
-    where = ""
-    if measure_ids is not None:
-        listed = ",".join(str(int(i)) for i in measure_ids) or "NULL"
-        where = f"WHERE measure_id IN ({listed})"
+    where = only_measures("measure_id", measure_ids)
     changed: dict[int, set[int] | None] = {}
     with default_connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {ValueChange._meta.db_table} {where} RETURNING measure_id, area_id"
+            f"DELETE FROM {ValueChange._meta.db_table} WHERE TRUE {where} "
+            "RETURNING measure_id, area_id"
         )
         for measure_id, area_id in cursor.fetchall():
             areas = changed.setdefault(measure_id, set())

@@ -84,12 +84,6 @@ def _scaled(column: str) -> str:
     return f"COALESCE(CAST(ROUND({column} * {SCALE}) AS INTEGER), 0)"
 
 
-def _only(column: str, ids: list[int] | None) -> str:
-    if ids is None:
-        return ""
-    return f"AND {column} IN ({','.join(str(int(i)) for i in ids) or 'NULL'})"
-
-
 Series = Mapping[int, Iterable[int]]  # areas of a measure, for single series of it
 
 
@@ -104,6 +98,11 @@ def _chosen(measure: str, area: str, ids: list[int] | None, series: Series | Non
         listed = ",".join(str(int(a)) for a in sorted(areas))
         parts.append(f"({measure} = {int(m)} AND {area} IN ({listed}))")
     return f"AND ({' OR '.join(parts) or 'FALSE'})"
+
+
+def only_measures(column: str, ids: Iterable[int] | None) -> str:
+    """The condition (`AND …`) for the rows of the measures `ids` (every measure when None)."""
+    return _chosen(column, "", None if ids is None else list(ids), None)
 
 
 VALUE_FIELDS = [
@@ -176,13 +175,13 @@ def inputs_read(cursor, ids: list[int] | None) -> Inputs:
         f"""
 SELECT m.id, m.aggregation, m.polarity, m.unit, {_month_index("pl.baseline_start")},
        {_month_index("pl.baseline_end")}, {_month_index("sb.start")},
-       (SELECT EXISTS (SELECT 1 FROM {table} WHERE TRUE {_only("measure_id", ids)})),
+       (SELECT EXISTS (SELECT 1 FROM {table} WHERE TRUE {only_measures("measure_id", ids)})),
        {nestloop}
 FROM {Measure._meta.db_table} m
 JOIN {Priority._meta.db_table} pr ON pr.id = m.priority_id
 JOIN {Plan._meta.db_table} pl ON pl.id = pr.plan_id
 LEFT JOIN {SeriesBreak._meta.db_table} sb ON sb.measure_id = m.id
-WHERE TRUE {_only("m.id", ids)}
+WHERE TRUE {only_measures("m.id", ids)}
 """
     )
     inputs = Inputs({}, True, "on")
@@ -442,6 +441,7 @@ __all__ = [
     "figures_of",
     "inputs_read",
     "merge_sql",
+    "only_measures",
     "recompute",
     "values_read",
 ]

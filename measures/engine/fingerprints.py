@@ -110,16 +110,12 @@ def _engine_version() -> str:
 
 
 def fingerprints_sql(measure_ids: list[int] | None) -> str:
-    only_rows = only_measures = ""
-    if measure_ids is not None:
-        listed = ",".join(str(int(i)) for i in measure_ids) or "NULL"
-        only_rows = f"WHERE measure_id IN ({listed})"
-        only_measures = f"WHERE m.id IN ({listed})"
+    only_rows = derived.only_measures("measure_id", measure_ids)
 
     def per_measure(table: str, columns: tuple[str, ...]) -> str:
         return (
             f"SELECT measure_id, COUNT(*) AS n, {_hash_sum(columns)} AS h FROM {table} "
-            f"{only_rows} GROUP BY measure_id"
+            f"WHERE TRUE {only_rows} GROUP BY measure_id"
         )
 
     return f"""
@@ -129,7 +125,7 @@ JOIN {Priority._meta.db_table} pr ON pr.id = m.priority_id
 JOIN {Plan._meta.db_table} pl ON pl.id = pr.plan_id
 LEFT JOIN ({per_measure(SeriesBreak._meta.db_table, BREAK_COLUMNS)}) b ON b.measure_id = m.id
 LEFT JOIN ({per_measure(Target._meta.db_table, TARGET_COLUMNS)}) t ON t.measure_id = m.id
-{only_measures}
+WHERE TRUE {derived.only_measures("m.id", measure_ids)}
 """
 
 

@@ -104,11 +104,9 @@ def _marks_take(measure_ids: list[int] | None) -> set[int]:
     read and a delete is lost.
     """
     table = PendingRecompute._meta.db_table
-    where = ""
-    if measure_ids is not None:
-        where = f"WHERE measure_id IN ({','.join(map(str, measure_ids)) or 'NULL'})"
+    where = derived.only_measures("measure_id", measure_ids)
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} {where} RETURNING measure_id")
+        cursor.execute(f"DELETE FROM {table} WHERE TRUE {where} RETURNING measure_id")
         return {row[0] for row in cursor.fetchall()}
 
 
